@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// HealthLedger: a permissioned health-record ledger node.
+//
+// Layers, dependencies pointing down (see docs/ARCHITECTURE.md):
+//   Storage (SQLite chain store, record vault, export files)   edge: files
+//   Ledger  (canonical encoding, events, blocks, policy, audit) pure, deterministic
+//   Crypto  (OpenSSL)        SQLite (sqlite3)                   one wrapper per C library
+//   COpenSSL, CSQLite        system libraries
+// No SwiftPM package dependencies: only OpenSSL 3 and SQLite 3 from the system.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "HealthLedger",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "Storage", targets: ["Storage"]),
+        .executable(name: "healthledger-bench", targets: ["Bench"]),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "Ledger", dependencies: ["Crypto"], swiftSettings: swiftSettings),
+        .target(name: "Storage", dependencies: ["Ledger", "Crypto", "SQLite"], swiftSettings: swiftSettings),
+        .executableTarget(name: "Bench", dependencies: ["Storage", "Ledger", "Crypto"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,1 @@
+print("healthledger-bench: not built yet")
