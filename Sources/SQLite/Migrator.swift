@@ -55,8 +55,8 @@ public struct Migrator {
         guard applied.count < migrations.count else { return false }
         let next = migrations[applied.count]
         try next.body(database)
-        try database.run(
-            "INSERT INTO hl_migrations (ordinal, name) VALUES (?, ?)", [.integer(Int64(applied.count)), .text(next.name)])
+        let record = "INSERT INTO hl_migrations (ordinal, name) VALUES (?, ?)"
+        try database.run(record, [.integer(Int64(applied.count)), .text(next.name)])
         return true
     }
 
