@@ -27,11 +27,12 @@ let package = Package(
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "Ledger", dependencies: ["Crypto"], swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: ["Ledger", "Crypto", "SQLite"], swiftSettings: swiftSettings),
-        .executableTarget(name: "Bench", dependencies: ["Storage", "Ledger", "Crypto"], swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
+        .executableTarget(name: "Bench", dependencies: ["Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto"], swiftSettings: swiftSettings),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite"], swiftSettings: swiftSettings),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,7 +1,7 @@
 import Crypto
 
 /// Why bytes were refused by a canonical decoder. Safe to print: it names fields and sizes, never content.
-public enum DecodingError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum DecodingError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The input ended before `field` was complete.
     case truncated(field: String)
     /// Bytes remained after the value was complete.
