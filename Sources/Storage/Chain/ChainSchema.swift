@@ -1,0 +1,152 @@
+import Ledger
+import SQLite
+
+/// The chain database's tables and the SQL that reads and writes them. Migrations are append-only:
+/// never edit one that has shipped; add the next.
+enum ChainSchema {
+    static var migrator: Migrator {
+        var migrator = Migrator()
+        migrator.register("001-chain") { db in
+            try db.execute("""
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE blocks (
+                    height INTEGER PRIMARY KEY, hash BLOB NOT NULL, time_ms INTEGER NOT NULL,
+                    entry_count INTEGER NOT NULL, header BLOB NOT NULL, certificate BLOB NOT NULL);
+                CREATE TABLE entries (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, entry BLOB NOT NULL);
+                CREATE TABLE tx_index (id BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE grants (
+                    id BLOB PRIMARY KEY, patient BLOB NOT NULL, terms BLOB NOT NULL,
+                    granted_height INTEGER NOT NULL, revoked_height INTEGER) WITHOUT ROWID;
+                CREATE INDEX grants_by_patient ON grants (patient, granted_height);
+                CREATE TABLE enrolments (
+                    practitioner BLOB PRIMARY KEY, organisation TEXT NOT NULL, role TEXT NOT NULL,
+                    height INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE records (
+                    id BLOB PRIMARY KEY, patient BLOB NOT NULL, custodian TEXT NOT NULL, type TEXT NOT NULL,
+                    commitment BLOB NOT NULL, author BLOB NOT NULL, height INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE INDEX records_by_holder ON records (patient, custodian, id);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Writing
+
+    static func insertBlock(_ committed: CommittedBlock, hash: SHA256Digest, into db: Database) throws {
+        let header = committed.block.header
+        try db.run("INSERT INTO blocks (height, hash, time_ms, entry_count, header, certificate) VALUES (?, ?, ?, ?, ?, ?)", [
+            .integer(Int64(header.height)), .blob(hash.bytes), .integer(Int64(header.timeMs)),
+            .integer(Int64(committed.block.entries.count)), .blob(header.canonicalBytes), .blob(committed.certificate.canonicalBytes),
+        ])
+        let insertEntry = try db.cachedStatement("INSERT INTO entries (seq, kind, entry) VALUES (?, ?, ?)")
+        let insertID = try db.cachedStatement("INSERT INTO tx_index (id, seq) VALUES (?, ?)")
+        for (position, entry) in committed.block.entries.enumerated() {
+            let seq = Int64(header.height << ChainStore.positionBits | UInt64(position))
+            try insertEntry.bind([.integer(seq), .integer(Int64(entry.transaction.transaction.kind.rawValue)), .blob(entry.canonicalBytes)])
+            try insertEntry.run()
+            try insertID.bind([.blob(entry.transaction.id.digest.bytes), .integer(seq)])
+            try insertID.run()
+        }
+    }
+
+    static func insertChanges(_ changes: StateChanges, into db: Database) throws {
+        for grant in changes.grants {
+            try db.run("INSERT INTO grants (id, patient, terms, granted_height, revoked_height) VALUES (?, ?, ?, ?, NULL)", [
+                .blob(grant.id.digest.bytes), .blob(grant.patient.publicKeyBytes), .blob(grant.terms.canonicalBytes),
+                .integer(Int64(grant.grantedAtHeight)),
+            ])
+        }
+        for id in changes.revocations {
+            try db.run("UPDATE grants SET revoked_height = ? WHERE id = ? AND revoked_height IS NULL",
+                       [.integer(Int64(changes.height)), .blob(id.digest.bytes)])
+            precondition(db.changes == 1, "revocation of a missing or already revoked grant reached the store")
+        }
+        for enrolment in changes.enrolments {
+            try db.run("INSERT INTO enrolments (practitioner, organisation, role, height) VALUES (?, ?, ?, ?)", [
+                .blob(enrolment.practitioner.publicKeyBytes), .text(enrolment.organisation.value), .text(enrolment.role.value),
+                .integer(Int64(enrolment.enrolledAtHeight)),
+            ])
+        }
+        for record in changes.records {
+            try db.run("INSERT INTO records (id, patient, custodian, type, commitment, author, height) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                .blob(record.id.bytes), .blob(record.patient.publicKeyBytes), .text(record.custodian.value), .text(record.type.value),
+                .blob(record.commitment.bytes), .blob(record.author.publicKeyBytes), .integer(Int64(record.registeredAtHeight)),
+            ])
+        }
+    }
+
+    // MARK: Reading
+
+    /// header || u32 entry count || entries || certificate: the canonical `CommittedBlock` bytes, built from
+    /// the stored pieces without decoding them.
+    static func storedBlock(at height: UInt64, in db: Database) throws -> StoredBlock? {
+        guard height <= UInt64(Int64.max) >> ChainStore.positionBits,
+            let (header, count, certificate, hashBytes) = try db.queryOne(
+                "SELECT header, entry_count, certificate, hash FROM blocks WHERE height = ?", [.integer(Int64(height))],
+                { ($0.blob(0), UInt32($0.int64(1)), $0.blob(2), $0.blob(3)) }),
+            let hash = SHA256Digest(bytes: hashBytes)
+        else { return nil }
+        var encoder = CanonicalEncoder(capacity: header.count + certificate.count + Int(count) * 256)
+        encoder.fixed(header)
+        encoder.u32(count)
+        let first = Int64(height << ChainStore.positionBits)
+        let entries = try db.query("SELECT entry FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+                                   [.integer(first), .integer(first + Int64(count))]) { $0.blob(0) }
+        for entry in entries { encoder.fixed(entry) }
+        guard entries.count == Int(count) else {
+            throw StorageError.corrupt(path: "entries", detail: "block \(height) has \(entries.count) of \(count) entries")
+        }
+        encoder.fixed(certificate)
+        return StoredBlock(bytes: encoder.bytes, entryCount: Int(count), hash: hash)
+    }
+
+    static func grant(_ id: GrantID, in db: Database) throws -> Grant? {
+        try db.queryOne("SELECT id, patient, terms, granted_height, revoked_height FROM grants WHERE id = ?",
+                        [.blob(id.digest.bytes)], decodeGrant)
+    }
+
+    static func grants(ofPatient patient: Identity, in db: Database) throws -> [Grant] {
+        try db.query("""
+            SELECT id, patient, terms, granted_height, revoked_height FROM grants
+            WHERE patient = ? ORDER BY granted_height, rowid
+            """, [.blob(patient.publicKeyBytes)], decodeGrant)
+    }
+
+    private static func decodeGrant(_ row: Row) throws -> Grant {
+        guard let digest = SHA256Digest(bytes: row.blob(0)), let patient = Identity(publicKeyBytes: row.blob(1)) else {
+            throw StorageError.corrupt(path: "grants", detail: "malformed grant row")
+        }
+        return Grant(id: GrantID(digest: digest), patient: patient, terms: try GrantConsent(canonicalBytes: row.blob(2)),
+                     grantedAtHeight: UInt64(row.int64(3)), revokedAtHeight: row.isNull(4) ? nil : UInt64(row.int64(4)))
+    }
+
+    static func enrolment(of practitioner: Identity, in db: Database) throws -> Enrolment? {
+        try db.queryOne("SELECT organisation, role, height FROM enrolments WHERE practitioner = ?",
+                        [.blob(practitioner.publicKeyBytes)]) { row in
+            guard let organisation = OrganisationID(row.text(0)), let role = PractitionerRole(row.text(1)) else {
+                throw StorageError.corrupt(path: "enrolments", detail: "malformed enrolment row")
+            }
+            return Enrolment(practitioner: practitioner, organisation: organisation, role: role, enrolledAtHeight: UInt64(row.int64(2)))
+        }
+    }
+
+    private static let recordColumns = "id, patient, custodian, type, commitment, author, height"
+
+    static func record(_ id: RecordID, in db: Database) throws -> RecordEntry? {
+        try db.queryOne("SELECT \(recordColumns) FROM records WHERE id = ?", [.blob(id.bytes)], decodeRecord)
+    }
+
+    static func records(ofPatient patient: Identity, custodian: OrganisationID, in db: Database) throws -> [RecordEntry] {
+        try db.query("SELECT \(recordColumns) FROM records WHERE patient = ? AND custodian = ? ORDER BY id",
+                     [.blob(patient.publicKeyBytes), .text(custodian.value)], decodeRecord)
+    }
+
+    private static func decodeRecord(_ row: Row) throws -> RecordEntry {
+        guard let id = RecordID(bytes: row.blob(0)), let patient = Identity(publicKeyBytes: row.blob(1)),
+            let custodian = OrganisationID(row.text(2)), let type = RecordType(row.text(3)),
+            let commitment = SHA256Digest(bytes: row.blob(4)), let author = Identity(publicKeyBytes: row.blob(5))
+        else { throw StorageError.corrupt(path: "records", detail: "malformed record row") }
+        return RecordEntry(id: id, patient: patient, custodian: custodian, type: type, commitment: commitment,
+                           author: author, registeredAtHeight: UInt64(row.int64(6)))
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Ledger
+import SQLite
+
+/// A committed block as stored: its canonical bytes, entry count and hash.
+public struct StoredBlock: Sendable {
+    public let bytes: [UInt8]
+    public let entryCount: Int
+    public let hash: SHA256Digest
+}
+
+/// The node's ledger database: committed blocks with their certificates, every entry, an index of
+/// transaction ids, and the consent state (grants, enrolments, records) kept current block by block, so
+/// opening a store never replays the chain.
+///
+/// Each block is appended in one SQLite transaction with `synchronous=FULL`: when `append` returns, the
+/// block and its state changes are on disk, all or nothing. Thread-safe: one connection behind a lock.
+public final class ChainStore: LedgerStateReader, @unchecked Sendable {
+    public let path: String
+    public let genesis: Genesis
+    private let database: Database
+    private let lock = NSLock()
+    private var head: (height: UInt64, hash: SHA256Digest, timeMs: UInt64)
+
+    /// Entries are keyed by height << 20 | position: appends go to the end of the table's B-tree.
+    static let positionBits: UInt64 = 20
+
+    /// Opens the store at `path`, creating it for `genesis` when new. Refuses a store made for another
+    /// genesis, or one written by a newer version of HealthLedger.
+    public init(path: String, genesis: Genesis) throws(StorageError) {
+        self.path = path
+        self.genesis = genesis
+        do {
+            database = try Database(path: path, mode: .readWrite, synchronous: .full)
+            try ChainSchema.migrator.migrate(database)
+            try Self.bindGenesis(database, genesis: genesis, path: path)
+            head = try Self.loadHead(database, genesis: genesis)
+        } catch {
+            throw StorageError.wrap(error)
+        }
+    }
+
+    private static func bindGenesis(_ database: Database, genesis: Genesis, path: String) throws {
+        let stored = try database.queryOne("SELECT value FROM meta WHERE key = 'genesis_hash'") { $0.blob(0) }
+        if let stored {
+            guard stored == genesis.hash.bytes else { throw StorageError.genesisMismatch(path: path) }
+        } else {
+            try database.run("INSERT INTO meta (key, value) VALUES ('genesis_hash', ?)", [.blob(genesis.hash.bytes)])
+        }
+    }
+
+    private static func loadHead(_ database: Database, genesis: Genesis) throws -> (UInt64, SHA256Digest, UInt64) {
+        let row = try database.queryOne("SELECT height, hash, time_ms FROM blocks ORDER BY height DESC LIMIT 1") {
+            (UInt64($0.int64(0)), $0.blob(1), UInt64($0.int64(2)))
+        }
+        guard let (height, hashBytes, timeMs) = row else { return (0, genesis.hash, genesis.genesisTimeMs) }
+        guard let hash = SHA256Digest(bytes: hashBytes) else { throw StorageError.corrupt(path: "", detail: "bad block hash") }
+        return (height, hash, timeMs)
+    }
+
+    private func locked<T>(_ body: () throws -> T) throws(StorageError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            return try body()
+        } catch {
+            throw StorageError.wrap(error)
+        }
+    }
+
+    /// Height, hash and time of the last committed block (height 0, the genesis hash and time when empty).
+    public var headHeight: UInt64 { lock.withLock { head.height } }
+    public var headHash: SHA256Digest { lock.withLock { head.hash } }
+    public var headTimeMs: UInt64 { lock.withLock { head.timeMs } }
+
+    /// Appends a committed block and the state changes it makes (from `BlockExecutor.execute`), durably
+    /// and atomically. The caller has verified the block; this checks only that it extends the chain.
+    public func append(_ committed: CommittedBlock, changes: StateChanges) throws(StorageError) {
+        let header = committed.block.header
+        try locked {
+            guard header.height == head.height + 1, header.previousHash == head.hash else {
+                throw StorageError.notNextBlock(expectedHeight: head.height + 1, got: header.height)
+            }
+            precondition(changes.height == header.height, "state changes belong to another block")
+            let hash = header.hash
+            try database.write { db in
+                try ChainSchema.insertBlock(committed, hash: hash, into: db)
+                try ChainSchema.insertChanges(changes, into: db)
+            }
+            head = (header.height, hash, header.timeMs)
+        }
+    }
+
+    /// The committed block at `height`, or nil above the head.
+    public func block(at height: UInt64) throws(StorageError) -> CommittedBlock? {
+        try locked {
+            guard let stored = try ChainSchema.storedBlock(at: height, in: database) else { return nil }
+            do {
+                return try CommittedBlock(canonicalBytes: stored.bytes)
+            } catch {
+                throw StorageError.corrupt(path: path, detail: "block \(height) does not decode: \(error)")
+            }
+        }
+    }
+
+    /// The canonical bytes of the committed block at `height` (what an export carries), its entry count and
+    /// hash, or nil above the head.
+    public func storedBlock(at height: UInt64) throws(StorageError) -> StoredBlock? {
+        try locked { try ChainSchema.storedBlock(at: height, in: database) }
+    }
+
+    /// Where a committed transaction is: block height and position in the block.
+    public func location(of id: TransactionID) throws(StorageError) -> (height: UInt64, position: Int)? {
+        try locked {
+            try database.queryOne("SELECT seq FROM tx_index WHERE id = ?", [.blob(id.digest.bytes)]) { row in
+                let seq = UInt64(row.int64(0))
+                return (seq >> Self.positionBits, Int(seq & ((1 << Self.positionBits) - 1)))
+            }
+        }
+    }
+
+    /// Runs SQLite's quick integrity check.
+    public func integrityCheck() throws(StorageError) -> Bool { try locked { try database.integrityCheck() } }
+
+    // MARK: LedgerStateReader
+
+    public func grant(_ id: GrantID) throws -> Grant? {
+        try locked { try ChainSchema.grant(id, in: database) }
+    }
+
+    public func grants(ofPatient patient: Identity) throws -> [Grant] {
+        try locked { try ChainSchema.grants(ofPatient: patient, in: database) }
+    }
+
+    public func enrolment(of practitioner: Identity) throws -> Enrolment? {
+        try locked { try ChainSchema.enrolment(of: practitioner, in: database) }
+    }
+
+    public func record(_ id: RecordID) throws -> RecordEntry? {
+        try locked { try ChainSchema.record(id, in: database) }
+    }
+
+    public func records(ofPatient patient: Identity, custodian: OrganisationID) throws -> [RecordEntry] {
+        try locked { try ChainSchema.records(ofPatient: patient, custodian: custodian, in: database) }
+    }
+
+    public func isCommitted(_ id: TransactionID) throws -> Bool {
+        try locked { try database.queryOne("SELECT 1 FROM tx_index WHERE id = ?", [.blob(id.digest.bytes)]) { _ in true } ?? false }
+    }
+}
