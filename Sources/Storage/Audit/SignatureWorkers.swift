@@ -18,7 +18,8 @@ final class SignatureWorkers: @unchecked Sendable {
         precondition(threadCount >= 1, "at least one signature thread")
         self.maxQueuedBatches = maxQueuedBatches
         for index in 0..<threadCount {
-            let thread = Thread { [unowned self] in self.work() }
+            // Each thread keeps the workers alive until it has seen `closed` and left its loop.
+            let thread = Thread { self.work() }
             thread.name = "healthledger-audit-signatures-\(index)"
             thread.stackSize = 1 << 20
             threads.append(thread)

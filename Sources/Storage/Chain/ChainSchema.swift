@@ -15,9 +15,9 @@ enum ChainSchema {
                 CREATE TABLE entries (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, entry BLOB NOT NULL);
                 CREATE TABLE tx_index (id BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE TABLE grants (
-                    id BLOB PRIMARY KEY, patient BLOB NOT NULL, terms BLOB NOT NULL,
-                    granted_height INTEGER NOT NULL, revoked_height INTEGER) WITHOUT ROWID;
-                CREATE INDEX grants_by_patient ON grants (patient, granted_height);
+                    seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, patient BLOB NOT NULL, terms BLOB NOT NULL,
+                    granted_height INTEGER NOT NULL, revoked_height INTEGER);
+                CREATE INDEX grants_by_patient ON grants (patient, seq);
                 CREATE TABLE enrolments (
                     practitioner BLOB PRIMARY KEY, organisation TEXT NOT NULL, role TEXT NOT NULL,
                     height INTEGER NOT NULL) WITHOUT ROWID;
@@ -108,7 +108,7 @@ enum ChainSchema {
     static func grants(ofPatient patient: Identity, in db: Database) throws -> [Grant] {
         try db.query("""
             SELECT id, patient, terms, granted_height, revoked_height FROM grants
-            WHERE patient = ? ORDER BY granted_height, rowid
+            WHERE patient = ? ORDER BY seq
             """, [.blob(patient.publicKeyBytes)], decodeGrant)
     }
 
