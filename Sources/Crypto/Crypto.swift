@@ -3,9 +3,14 @@
 /// The one place HealthLedger touches OpenSSL's libcrypto. Everything above this module sees value types
 /// (`SHA256Digest`, `Ed25519.PublicKey`, `SymmetricKey`, ...) and byte arrays, never a C pointer.
 ///
+/// What is here: `SHA256`, `Ed25519` signatures, `X25519` key agreement, `HKDF` (SHA-256), `AESGCM`
+/// (AES-256-GCM) with `SymmetricKey`, `KeyFile` (Ed25519 keys as PEM files `openssl pkey` reads),
+/// `SecureRandom` and `constantTimeEquals`. Secrets held by this module are wiped when released.
+///
 /// Why a module of its own: every security property of the ledger (signatures, hash chains, the vault's
 /// encryption, key files) rests on these few primitives, so they live behind one small, hard-to-misuse API
-/// that is tested against published known-answer vectors (RFC 8032, RFC 5869, NIST GCM) kept as data files.
+/// that is tested against published known-answer vectors (RFC 8032, RFC 5869, RFC 7748, NIST GCM,
+/// FIPS 180) kept as data files.
 ///
 /// Errors never carry key material or plaintext: `CryptoError` holds only a description of the operation
 /// that failed, OpenSSL's error code, and at most a file path.

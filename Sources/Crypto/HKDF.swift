@@ -40,7 +40,9 @@ public enum HKDF {
     }
 
     private static func octetStringParameter(_ name: StaticString, _ bytes: SecureBytes) -> OSSL_PARAM {
-        OSSL_PARAM_construct_octet_string(cString(name), UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+        // OpenSSL only reads the octet string; the parameter type is just not const.
+        OSSL_PARAM_construct_octet_string(
+            cString(name), UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
     }
 }
 

@@ -25,6 +25,13 @@ public enum KeyFile {
     /// The key as PEM: `BEGIN PRIVATE KEY` (PKCS#8) without a passphrase, `BEGIN ENCRYPTED PRIVATE KEY`
     /// (PBES2, scrypt, AES-256-CBC) with one. An empty passphrase is refused: pass nil to mean "none".
     public static func encodePEM(_ key: Ed25519.PrivateKey, passphrase: [UInt8]?) throws(CryptoError) -> String {
+        var bytes = try encodePEMBytes(key, passphrase: passphrase)
+        defer { bytes.zeroize() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `encodePEM` as bytes, so `save` can wipe its copy (a `String` cannot be wiped).
+    static func encodePEMBytes(_ key: Ed25519.PrivateKey, passphrase: [UInt8]?) throws(CryptoError) -> [UInt8] {
         guard let info = EVP_PKEY2PKCS8(key.handle.pointer) else { throw CryptoError.fromOpenSSL("EVP_PKEY2PKCS8") }
         defer { PKCS8_PRIV_KEY_INFO_free(info) }  // Wipes the key bytes it holds.
         let bio = try MemoryBIO()
@@ -39,7 +46,7 @@ public enum KeyFile {
                 throw CryptoError.fromOpenSSL("PEM_write_bio_PKCS8_PRIV_KEY_INFO")
             }
         }
-        return bio.text()
+        return bio.contents()
     }
 
     /// Reads an Ed25519 private key from PKCS#8 PEM, encrypted or not. Throws `.invalidKeyFile` with a
@@ -57,7 +64,7 @@ public enum KeyFile {
             throw .invalidKeyFile(reason: "malformed private key")
         }
         let handle = PKeyHandle(key)
-        guard EVP_PKEY_get_id(key) == EVP_PKEY_ED25519 else { throw .invalidKeyFile(reason: "not an Ed25519 key") }
+        guard handle.type == EVP_PKEY_ED25519 else { throw .invalidKeyFile(reason: "not an Ed25519 key") }
         return Ed25519.PrivateKey(handle: handle)
     }
 
@@ -81,10 +88,10 @@ public enum KeyFile {
     }
 
     private static func encrypt(_ info: OpaquePointer, passphrase: [UInt8]) throws(CryptoError) -> OpaquePointer {
-        let secret = try passphraseBytes(passphrase)
         guard !passphrase.isEmpty else {
             throw .invalidArgument(reason: "empty passphrase: pass nil to write an unencrypted key file")
         }
+        let secret = try passphraseBytes(passphrase)
         let salt = SecureRandom.bytes(count: saltByteCount)
         let algorithm = salt.withUnsafeBufferPointer {
             // A NULL IV asks OpenSSL for a random one.
@@ -126,16 +133,13 @@ public enum KeyFile {
 
     /// The public key as SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`), as `openssl pkey -pubout` writes it.
     public static func encodePublicKeyPEM(_ key: Ed25519.PublicKey) -> String {
-        let pkey = key.rawRepresentation.withUnsafeBufferPointer {
-            EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
-        }
         // 32 bytes always make an Ed25519 key object (no curve check happens here); only memory can run out.
-        guard let pkey else { fatalError("EVP_PKEY_new_raw_public_key(Ed25519) failed") }
-        let handle = PKeyHandle(pkey)
+        guard let handle = try? PKeyHandle(type: EVP_PKEY_ED25519, rawPublicKey: key.rawRepresentation, what: "Ed25519")
+        else { fatalError("EVP_PKEY_new_raw_public_key(Ed25519) failed: out of memory") }
         guard let bio = try? MemoryBIO(), PEM_write_bio_PUBKEY(bio.pointer, handle.pointer) == 1 else {
             fatalError("PEM_write_bio_PUBKEY failed: out of memory")
         }
-        return bio.text()
+        return String(decoding: bio.contents(), as: UTF8.self)
     }
 
     /// Reads an Ed25519 public key from SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`).
@@ -148,15 +152,8 @@ public enum KeyFile {
             throw .invalidKeyFile(reason: "malformed public key")
         }
         let handle = PKeyHandle(pkey)
-        guard EVP_PKEY_get_id(handle.pointer) == EVP_PKEY_ED25519 else {
-            throw .invalidKeyFile(reason: "not an Ed25519 key")
-        }
-        var raw = [UInt8](repeating: 0, count: Ed25519.publicKeyByteCount)
-        var length = raw.count
-        guard EVP_PKEY_get_raw_public_key(handle.pointer, &raw, &length) == 1, length == raw.count else {
-            throw CryptoError.fromOpenSSL("EVP_PKEY_get_raw_public_key(Ed25519)")
-        }
-        return try Ed25519.PublicKey(rawRepresentation: raw)
+        guard handle.type == EVP_PKEY_ED25519 else { throw .invalidKeyFile(reason: "not an Ed25519 key") }
+        return try Ed25519.PublicKey(rawRepresentation: handle.rawPublicKey)
     }
 
     // MARK: Files
@@ -168,7 +165,7 @@ public enum KeyFile {
     public static func save(
         _ key: Ed25519.PrivateKey, to path: String, passphrase: [UInt8]?, overwrite: Bool = false
     ) throws(CryptoError) {
-        var contents = Array(try encodePEM(key, passphrase: passphrase).utf8)
+        var contents = try encodePEMBytes(key, passphrase: passphrase)
         defer { contents.zeroize() }
         if overwrite {
             let temporaryPath = path + ".tmp-" + Hex.encode(SecureRandom.bytes(count: 8))

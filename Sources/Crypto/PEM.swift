@@ -28,7 +28,7 @@ struct PEMBlock {
             throw .invalidKeyFile(reason: "not PEM, or truncated")
         }
         label = String(cString: name)
-        der = SecureBytes(Array(UnsafeBufferPointer(start: data, count: length)))
+        der = SecureBytes(copying: UnsafeRawBufferPointer(start: data, count: length))
     }
 
     /// Calls a `d2i_*` style parser on the DER bytes; nil when they do not parse.
@@ -66,13 +66,11 @@ final class MemoryBIO {
 
     deinit { BIO_free(pointer) }
 
-    /// The bytes written so far, as text (PEM is ASCII).
-    func text() -> String {
+    /// A copy of the bytes written so far. May hold a private key: zeroize it when done.
+    func contents() -> [UInt8] {
         var data: UnsafeMutablePointer<CChar>? = nil
         let length = hl_bio_get_mem_data(pointer, &data)
-        guard length > 0, let data else { return "" }
-        return data.withMemoryRebound(to: UInt8.self, capacity: length) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-        }
+        guard length > 0, let data else { return [] }
+        return Array(UnsafeRawBufferPointer(start: data, count: length))
     }
 }

@@ -11,13 +11,15 @@ final class SecureBytes: @unchecked Sendable {
     private let storage: UnsafeMutableRawBufferPointer
 
     /// A copy of `bytes`.
-    init(_ bytes: [UInt8]) {
-        count = bytes.count
-        storage = .allocate(byteCount: max(bytes.count, 1), alignment: 16)
-        storage.initializeMemory(as: UInt8.self, repeating: 0)
-        bytes.withUnsafeBytes { source in
-            if let base = source.baseAddress { storage.baseAddress!.copyMemory(from: base, byteCount: source.count) }
-        }
+    convenience init(_ bytes: [UInt8]) {
+        self.init(zeroedCount: bytes.count)
+        bytes.withUnsafeBytes { copy(from: $0) }
+    }
+
+    /// A copy of the bytes at `source` (for secrets OpenSSL allocated, copied before it wipes them).
+    convenience init(copying source: UnsafeRawBufferPointer) {
+        self.init(zeroedCount: source.count)
+        copy(from: source)
     }
 
     /// `count` zero bytes, to be filled by C code through `mutableBaseAddress`.
@@ -31,6 +33,12 @@ final class SecureBytes: @unchecked Sendable {
     deinit {
         OPENSSL_cleanse(storage.baseAddress, storage.count)
         storage.deallocate()
+    }
+
+    private func copy(from source: UnsafeRawBufferPointer) {
+        precondition(source.count == count, "SecureBytes copy of the wrong length")
+        guard let base = source.baseAddress, count > 0 else { return }
+        storage.baseAddress!.copyMemory(from: base, byteCount: count)
     }
 
     /// Never nil, even when `count` is zero.
@@ -64,7 +72,46 @@ final class PKeyHandle: @unchecked Sendable {
 
     init(_ pointer: OpaquePointer) { self.pointer = pointer }
 
+    /// A key of `type` (`EVP_PKEY_ED25519`, `EVP_PKEY_X25519`) from its raw private bytes.
+    convenience init(type: Int32, rawPrivateKey: [UInt8], what: String) throws(CryptoError) {
+        let key = rawPrivateKey.withUnsafeBufferPointer {
+            EVP_PKEY_new_raw_private_key(type, nil, $0.baseAddress, $0.count)
+        }
+        guard let key else { throw CryptoError.fromOpenSSL("EVP_PKEY_new_raw_private_key(\(what))") }
+        self.init(key)
+    }
+
+    /// A key of `type` from its raw public bytes. No curve check happens here: an invalid point fails later.
+    convenience init(type: Int32, rawPublicKey: [UInt8], what: String) throws(CryptoError) {
+        let key = rawPublicKey.withUnsafeBufferPointer {
+            EVP_PKEY_new_raw_public_key(type, nil, $0.baseAddress, $0.count)
+        }
+        guard let key else { throw CryptoError.fromOpenSSL("EVP_PKEY_new_raw_public_key(\(what))") }
+        self.init(key)
+    }
+
     deinit { EVP_PKEY_free(pointer) }
+
+    /// The OpenSSL key type, such as `EVP_PKEY_ED25519`.
+    var type: Int32 { EVP_PKEY_get_id(pointer) }
+
+    /// The raw public key of a 32-byte-key curve (Ed25519, X25519).
+    var rawPublicKey: [UInt8] {
+        var raw = [UInt8](repeating: 0, count: 32)
+        var length = raw.count
+        let ok = EVP_PKEY_get_raw_public_key(pointer, &raw, &length)
+        precondition(ok == 1 && length == raw.count, "raw public key export failed")
+        return raw
+    }
+
+    /// The raw private key of a 32-byte-key curve. Secret: the caller must zeroize it.
+    var rawPrivateKey: [UInt8] {
+        var raw = [UInt8](repeating: 0, count: 32)
+        var length = raw.count
+        let ok = EVP_PKEY_get_raw_private_key(pointer, &raw, &length)
+        precondition(ok == 1 && length == raw.count, "raw private key export failed")
+        return raw
+    }
 }
 
 extension Array where Element == UInt8 {

@@ -24,35 +24,21 @@ public enum X25519 {
                 throw .invalidLength(what: "X25519 private key", expected: X25519.keyByteCount,
                                      actual: rawRepresentation.count)
             }
-            let key = rawRepresentation.withUnsafeBufferPointer {
-                EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, $0.baseAddress, $0.count)
-            }
-            guard let key else { throw CryptoError.fromOpenSSL("EVP_PKEY_new_raw_private_key(X25519)") }
-            handle = PKeyHandle(key)
+            handle = try PKeyHandle(type: EVP_PKEY_X25519, rawPrivateKey: rawRepresentation, what: "X25519")
         }
 
         /// The 32-byte private scalar as given (unclamped). Secret: never log it; zeroize the copy.
-        public var rawRepresentation: [UInt8] {
-            var raw = [UInt8](repeating: 0, count: X25519.keyByteCount)
-            var length = raw.count
-            let ok = EVP_PKEY_get_raw_private_key(handle.pointer, &raw, &length)
-            precondition(ok == 1 && length == X25519.keyByteCount, "X25519 private key export failed")
-            return raw
-        }
+        public var rawRepresentation: [UInt8] { handle.rawPrivateKey }
 
         /// The matching public key (the scalar times the base point u = 9).
         public var publicKey: PublicKey {
-            var raw = [UInt8](repeating: 0, count: X25519.keyByteCount)
-            var length = raw.count
-            let ok = EVP_PKEY_get_raw_public_key(handle.pointer, &raw, &length)
-            precondition(ok == 1 && length == X25519.keyByteCount, "X25519 public key export failed")
-            return try! PublicKey(rawRepresentation: raw)  // Exactly 32 bytes, checked above.
+            try! PublicKey(rawRepresentation: handle.rawPublicKey)  // Always 32 bytes for X25519.
         }
 
         /// The 32-byte shared secret with `peer`. Throws when the result would be all zeros, which happens
         /// only for low-order peer keys (a peer trying to force a known secret, RFC 7748 section 6.1).
         public func sharedSecret(with peer: PublicKey) throws(CryptoError) -> [UInt8] {
-            let peerKey = try peer.makePKey()
+            let peerKey = try PKeyHandle(type: EVP_PKEY_X25519, rawPublicKey: peer.rawRepresentation, what: "X25519")
             guard let context = EVP_PKEY_CTX_new(handle.pointer, nil) else {
                 throw CryptoError.fromOpenSSL("EVP_PKEY_CTX_new(X25519)")
             }
@@ -86,12 +72,5 @@ public enum X25519 {
             self.rawRepresentation = rawRepresentation
         }
 
-        func makePKey() throws(CryptoError) -> PKeyHandle {
-            let key = rawRepresentation.withUnsafeBufferPointer {
-                EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nil, $0.baseAddress, $0.count)
-            }
-            guard let key else { throw CryptoError.fromOpenSSL("EVP_PKEY_new_raw_public_key(X25519)") }
-            return PKeyHandle(key)
-        }
     }
 }
