@@ -10,11 +10,15 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 static inline void hl_openssl_free(void *pointer) { OPENSSL_free(pointer); }
+
+// Wipes, then frees, memory OpenSSL allocated for secret data (decoded key DER).
+static inline void hl_openssl_clear_free(void *pointer, size_t length) { OPENSSL_clear_free(pointer, length); }
 
 static inline long hl_bio_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
 

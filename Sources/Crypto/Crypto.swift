@@ -3,14 +3,25 @@
 /// The one place HealthLedger touches OpenSSL's libcrypto. Everything above this module sees value types
 /// (`SHA256Digest`, `Ed25519.PublicKey`, `SymmetricKey`, ...) and byte arrays, never a C pointer.
 ///
+/// What is here: `SHA256`, `Ed25519` signatures, `X25519` key agreement, `HKDF` (SHA-256), `AESGCM`
+/// (AES-256-GCM) with `SymmetricKey`, `KeyFile` (Ed25519 keys as PEM files `openssl pkey` reads),
+/// `SecureRandom` and `constantTimeEquals`. Secrets held by this module are wiped when released.
+///
 /// Why a module of its own: every security property of the ledger (signatures, hash chains, the vault's
 /// encryption, key files) rests on these few primitives, so they live behind one small, hard-to-misuse API
-/// that is tested against published known-answer vectors (RFC 8032, RFC 5869, NIST GCM) kept as data files.
+/// that is tested against published known-answer vectors (RFC 8032, RFC 5869, RFC 7748, NIST GCM,
+/// FIPS 180) kept as data files.
 ///
 /// Errors never carry key material or plaintext: `CryptoError` holds only a description of the operation
-/// that failed and OpenSSL's error code.
+/// that failed, OpenSSL's error code, and at most a file path.
 
 import COpenSSL
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A failure inside a cryptographic operation. Safe to print: no secret, key or plaintext is ever included.
 public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -22,7 +33,13 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     case authenticationFailed
     /// A key file could not be read: wrong passphrase, not PEM, or not the expected key type.
     case invalidKeyFile(reason: String)
+    /// An argument was outside the range an operation supports (for example an HKDF output longer than
+    /// 255 hash blocks). The reason names the argument, never its value when that value is secret.
+    case invalidArgument(reason: String)
+    /// A file-system call failed. The path is safe to print; file contents never appear here.
+    case io(operation: String, path: String, errno: Int32)
 
+    /// A human-readable, secret-free description.
     public var description: String {
         switch self {
         case let .invalidLength(what, expected, actual):
@@ -33,6 +50,10 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
             return "authenticated decryption failed (wrong key, wrong associated data, or modified data)"
         case let .invalidKeyFile(reason):
             return "invalid key file: \(reason)"
+        case let .invalidArgument(reason):
+            return "invalid argument: \(reason)"
+        case let .io(operation, path, code):
+            return "\(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code))"
         }
     }
 

@@ -28,11 +28,7 @@ public enum Ed25519 {
             guard seed.count == Ed25519.seedByteCount else {
                 throw .invalidLength(what: "Ed25519 seed", expected: Ed25519.seedByteCount, actual: seed.count)
             }
-            let key = seed.withUnsafeBufferPointer {
-                EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
-            }
-            guard let key else { throw CryptoError.fromOpenSSL("EVP_PKEY_new_raw_private_key(Ed25519)") }
-            handle = PKeyHandle(key)
+            handle = try PKeyHandle(type: EVP_PKEY_ED25519, rawPrivateKey: seed, what: "Ed25519")
         }
 
         /// Wraps an OpenSSL key already known to be Ed25519 (used when loading key files).
@@ -40,21 +36,11 @@ public enum Ed25519 {
 
         /// The matching public key.
         public var publicKey: PublicKey {
-            var raw = [UInt8](repeating: 0, count: Ed25519.publicKeyByteCount)
-            var length = raw.count
-            let ok = EVP_PKEY_get_raw_public_key(handle.pointer, &raw, &length)
-            precondition(ok == 1 && length == Ed25519.publicKeyByteCount, "Ed25519 public key export failed")
-            return try! PublicKey(rawRepresentation: raw)
+            try! PublicKey(rawRepresentation: handle.rawPublicKey)  // Always 32 bytes for Ed25519.
         }
 
         /// The 32-byte seed. Secret: callers must not log it and should zeroize their copy when done.
-        public var seed: [UInt8] {
-            var raw = [UInt8](repeating: 0, count: Ed25519.seedByteCount)
-            var length = raw.count
-            let ok = EVP_PKEY_get_raw_private_key(handle.pointer, &raw, &length)
-            precondition(ok == 1 && length == Ed25519.seedByteCount, "Ed25519 private key export failed")
-            return raw
-        }
+        public var seed: [UInt8] { handle.rawPrivateKey }
 
         /// The 64-byte Ed25519 signature of `message`.
         public func signature(for message: [UInt8]) -> [UInt8] {
@@ -64,13 +50,8 @@ public enum Ed25519 {
             precondition(initialised == 1, "EVP_DigestSignInit(Ed25519) failed")
             var signature = [UInt8](repeating: 0, count: Ed25519.signatureByteCount)
             var signatureLength = signature.count
-            let signed = message.withUnsafeBufferPointer { messageBuffer in
-                withUnsafeBytes(of: UInt8(0)) { fallback in
-                    EVP_DigestSign(
-                        context, &signature, &signatureLength,
-                        messageBuffer.baseAddress ?? fallback.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                        messageBuffer.count)
-                }
+            let signed = message.withNonNilBytes { bytes, count in
+                EVP_DigestSign(context, &signature, &signatureLength, bytes, count)
             }
             precondition(signed == 1 && signatureLength == Ed25519.signatureByteCount, "EVP_DigestSign(Ed25519) failed")
             return signature
@@ -96,50 +77,19 @@ public enum Ed25519 {
         /// signatures (S not reduced) are rejected by OpenSSL.
         public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
             guard signature.count == Ed25519.signatureByteCount else { return false }
-            let key = rawRepresentation.withUnsafeBufferPointer {
-                EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, $0.count)
-            }
-            guard let key else {
-                ERR_clear_error()
-                return false
-            }
-            defer { EVP_PKEY_free(key) }
+            guard let key = try? PKeyHandle(type: EVP_PKEY_ED25519, rawPublicKey: rawRepresentation, what: "Ed25519")
+            else { return false }
             guard let context = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
             defer { EVP_MD_CTX_free(context) }
-            guard EVP_DigestVerifyInit(context, nil, nil, nil, key) == 1 else {
+            guard EVP_DigestVerifyInit(context, nil, nil, nil, key.pointer) == 1 else {
                 ERR_clear_error()
                 return false
             }
-            let verified = message.withUnsafeBufferPointer { messageBuffer in
-                withUnsafeBytes(of: UInt8(0)) { fallback in
-                    EVP_DigestVerify(
-                        context, signature, signature.count,
-                        messageBuffer.baseAddress ?? fallback.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                        messageBuffer.count)
-                }
+            let verified = message.withNonNilBytes { bytes, count in
+                EVP_DigestVerify(context, signature, signature.count, bytes, count)
             }
             if verified != 1 { ERR_clear_error() }
             return verified == 1
-        }
-    }
-}
-
-/// Owns one OpenSSL `EVP_PKEY`; frees it when the last reference goes. OpenSSL key objects are safe to
-/// use from several threads for signing and verification once built, and this box never mutates it.
-final class PKeyHandle: @unchecked Sendable {
-    let pointer: OpaquePointer
-
-    init(_ pointer: OpaquePointer) { self.pointer = pointer }
-
-    deinit { EVP_PKEY_free(pointer) }
-}
-
-extension Array where Element == UInt8 {
-    /// Overwrites the bytes with zeros (for secrets, before the array is released).
-    public mutating func zeroize() {
-        withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            OPENSSL_cleanse(base, buffer.count)
         }
     }
 }
