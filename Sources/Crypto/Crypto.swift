@@ -8,9 +8,15 @@
 /// that is tested against published known-answer vectors (RFC 8032, RFC 5869, NIST GCM) kept as data files.
 ///
 /// Errors never carry key material or plaintext: `CryptoError` holds only a description of the operation
-/// that failed and OpenSSL's error code.
+/// that failed, OpenSSL's error code, and at most a file path.
 
 import COpenSSL
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A failure inside a cryptographic operation. Safe to print: no secret, key or plaintext is ever included.
 public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -22,7 +28,13 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     case authenticationFailed
     /// A key file could not be read: wrong passphrase, not PEM, or not the expected key type.
     case invalidKeyFile(reason: String)
+    /// An argument was outside the range an operation supports (for example an HKDF output longer than
+    /// 255 hash blocks). The reason names the argument, never its value when that value is secret.
+    case invalidArgument(reason: String)
+    /// A file-system call failed. The path is safe to print; file contents never appear here.
+    case io(operation: String, path: String, errno: Int32)
 
+    /// A human-readable, secret-free description.
     public var description: String {
         switch self {
         case let .invalidLength(what, expected, actual):
@@ -33,6 +45,10 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
             return "authenticated decryption failed (wrong key, wrong associated data, or modified data)"
         case let .invalidKeyFile(reason):
             return "invalid key file: \(reason)"
+        case let .invalidArgument(reason):
+            return "invalid argument: \(reason)"
+        case let .io(operation, path, code):
+            return "\(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code))"
         }
     }
 

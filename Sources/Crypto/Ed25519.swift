@@ -123,23 +123,3 @@ public enum Ed25519 {
         }
     }
 }
-
-/// Owns one OpenSSL `EVP_PKEY`; frees it when the last reference goes. OpenSSL key objects are safe to
-/// use from several threads for signing and verification once built, and this box never mutates it.
-final class PKeyHandle: @unchecked Sendable {
-    let pointer: OpaquePointer
-
-    init(_ pointer: OpaquePointer) { self.pointer = pointer }
-
-    deinit { EVP_PKEY_free(pointer) }
-}
-
-extension Array where Element == UInt8 {
-    /// Overwrites the bytes with zeros (for secrets, before the array is released).
-    public mutating func zeroize() {
-        withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            OPENSSL_cleanse(base, buffer.count)
-        }
-    }
-}
