@@ -52,8 +52,8 @@ public enum FHIRResourceError: Error, Hashable, Sendable, CustomStringConvertibl
         case let .conflictingChoice(path, forms):
             "\(path) takes exactly one of: \(forms.joined(separator: ", "))"
         case let .otherPatient(path):
-            "\(path) names a patient other than the record's; expected the identifier "
-                + "{\"system\": \"\(FHIRResource.patientIdentifierSystem)\", \"value\": <the patient's hlk1… identity>}"
+            "\(path) names a patient other than the record's; expected the identifier {\"system\": "
+                + "\"\(FHIRResource.patientIdentifierSystem)\", \"value\": <the patient's hlk1… identity>}"
         case let .unverifiablePatientReference(path):
             "\(path) is a literal reference, which cannot be checked against the record's patient; name the "
                 + "patient with an identifier of system \(FHIRResource.patientIdentifierSystem) instead"

@@ -188,7 +188,8 @@ struct FHIRResourceTests {
 
     @Test("invalid UTF-8 is refused")
     func invalidUTF8() throws {
-        try expectRefused(bytes: Array("{\"note\": \"\(Fixtures.marker)".utf8) + [0xFF, 0xFE] + Array("\"}".utf8), .notUTF8)
+        let json = Array("{\"note\": \"\(Fixtures.marker)".utf8) + [0xFF, 0xFE] + Array("\"}".utf8)
+        try expectRefused(bytes: json, .notUTF8)
     }
 
     @Test(
@@ -209,7 +210,8 @@ struct FHIRResourceTests {
     @Test("input nested deeper than the limit is refused before parsing")
     func tooDeep() throws {
         let depth = FHIRResource.maxNestingDepth
-        let deep = String(repeating: "[", count: depth) + "\"\(Fixtures.marker)\"" + String(repeating: "]", count: depth)
+        let deep =
+            String(repeating: "[", count: depth) + "\"\(Fixtures.marker)\"" + String(repeating: "]", count: depth)
         let json = Array("{\"resourceType\":\"Observation\",\"extension\":\(deep)}".utf8)
         try expectRefused(bytes: json, .nestedTooDeep(limit: depth))
     }

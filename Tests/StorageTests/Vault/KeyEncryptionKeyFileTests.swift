@@ -29,40 +29,36 @@ struct KeyEncryptionKeyFileTests {
     func refusesOpenPermissions(permissions: Int) throws {
         _ = try RecordVault.loadOrCreateKeyEncryptionKey(at: path)
         try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: path)
-        let error = #expect(throws: VaultError.self) { try RecordVault.loadOrCreateKeyEncryptionKey(at: path) }
-        guard case .keyFile(path, .accessibleByOthers(String(permissions, radix: 8))) = error else {
-            Issue.record("got \(String(describing: error))")
-            return
+        let error = expectVaultError { try RecordVault.loadOrCreateKeyEncryptionKey(at: path) } where: {
+            if case .keyFile(path, .accessibleByOthers(String(permissions, radix: 8))) = $0 { true } else { false }
         }
-        #expect(String(describing: error!).contains("chmod 600"))
+        #expect(error?.description.contains("chmod 600") == true)
     }
 
     @Test("a key file of the wrong size is refused", arguments: [0, 31, 33, 64])
     func refusesWrongSize(byteCount: Int) throws {
         #expect(
             FileManager.default.createFile(
-                atPath: path, contents: Data(repeating: 0xAB, count: byteCount), attributes: [.posixPermissions: 0o600]))
-        let error = #expect(throws: VaultError.self) { try RecordVault.loadOrCreateKeyEncryptionKey(at: path) }
-        guard case .keyFile(path, .wrongSize(actual: byteCount)) = error else {
-            Issue.record("got \(String(describing: error))")
-            return
+                atPath: path, contents: Data(repeating: 0xAB, count: byteCount),
+                attributes: [.posixPermissions: 0o600]))
+        expectVaultError { try RecordVault.loadOrCreateKeyEncryptionKey(at: path) } where: {
+            if case .keyFile(path, .wrongSize(actual: byteCount)) = $0 { true } else { false }
         }
     }
 
     @Test("a directory at the key path is refused")
     func refusesDirectory() throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        let error = #expect(throws: VaultError.self) { try RecordVault.loadOrCreateKeyEncryptionKey(at: path) }
-        guard case .keyFile(path, .notARegularFile) = error else { Issue.record("got \(String(describing: error))"); return }
+        expectVaultError { try RecordVault.loadOrCreateKeyEncryptionKey(at: path) } where: {
+            if case .keyFile(path, .notARegularFile) = $0 { true } else { false }
+        }
     }
 
     @Test("a key file in a missing directory is reported with the failing system call")
     func missingDirectory() throws {
         let missing = directory.path("absent/vault.key")
-        let error = #expect(throws: VaultError.self) { try RecordVault.loadOrCreateKeyEncryptionKey(at: missing) }
-        guard case .keyFile(missing, .systemCall("open", errno: ENOENT)) = error else {
-            Issue.record("got \(String(describing: error))")
-            return
+        expectVaultError { try RecordVault.loadOrCreateKeyEncryptionKey(at: missing) } where: {
+            if case .keyFile(missing, .systemCall("open", errno: ENOENT)) = $0 { true } else { false }
         }
     }
 }

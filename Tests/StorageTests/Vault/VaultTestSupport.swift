@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Ledger
 import SQLite
+import Testing
 @testable import Storage
 
 /// A fresh directory per test, removed when released.
@@ -50,7 +51,7 @@ enum Fixtures {
         var resource: [String: Any] = [
             "resourceType": "Observation",
             "status": "final",
-            "code": ["coding": [["system": "http://loinc.org", "code": "8480-6", "display": "Systolic blood pressure"]]],
+            "code": ["coding": [["system": "http://loinc.org", "code": "8480-6", "display": "Systolic BP"]]],
             "valueQuantity": ["value": 142, "unit": "mm[Hg]"],
             "note": [["text": marker]],
         ]
@@ -113,4 +114,18 @@ final class VaultFixture {
             try database.run("UPDATE vault_records SET \(name) = ? WHERE record_id = ?", [value, .blob(record.bytes)])
         }
     }
+}
+
+/// Expects `body` to throw a `VaultError` that `isExpected` accepts, and whose description does not quote the
+/// test marker; returns the error.
+@discardableResult
+func expectVaultError<T>(
+    sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> T,
+    where isExpected: (VaultError) -> Bool
+) -> VaultError? {
+    let error = #expect(throws: VaultError.self, sourceLocation: sourceLocation) { _ = try body() }
+    guard let error else { return nil }
+    #expect(isExpected(error), "unexpected error: \(error)", sourceLocation: sourceLocation)
+    #expect(!error.description.contains(Fixtures.marker), sourceLocation: sourceLocation)
+    return error
 }
