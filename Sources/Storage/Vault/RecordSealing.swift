@@ -18,6 +18,7 @@ struct SealedRecord {
 enum RecordSealing {
     static let contentDomainTag = "healthledger/vault-record"
     static let keyDomainTag = "healthledger/vault-key"
+    static let keyCheckDomainTag = "healthledger/vault-key-check"
     static let formatVersion: UInt8 = 1
     static let dataKeyByteCount = 32
 
@@ -89,6 +90,28 @@ enum RecordSealing {
         encoder.string(keyDomainTag)
         encoder.u8(formatVersion)
         record.encode(to: &encoder)
+        return encoder.bytes
+    }
+
+    // MARK: Key check
+
+    /// An empty message sealed under the key-encryption key when a vault is created, so that opening the vault
+    /// with another key fails at once instead of at the first read, or worse, after new records were sealed
+    /// under the wrong key.
+    static func sealKeyCheck(under keyEncryptionKey: SymmetricKey) throws(CryptoError) -> [UInt8] {
+        try AESGCM.seal([], using: keyEncryptionKey, authenticating: keyCheckAssociatedData).combined
+    }
+
+    /// True when `combined` is the key check sealed under `keyEncryptionKey`.
+    static func keyCheckOpens(_ combined: [UInt8], under keyEncryptionKey: SymmetricKey) -> Bool {
+        guard let box = try? AESGCM.SealedBox(combined: combined) else { return false }
+        return (try? AESGCM.open(box, using: keyEncryptionKey, authenticating: keyCheckAssociatedData)) != nil
+    }
+
+    private static var keyCheckAssociatedData: [UInt8] {
+        var encoder = CanonicalEncoder()
+        encoder.string(keyCheckDomainTag)
+        encoder.u8(formatVersion)
         return encoder.bytes
     }
 }

@@ -114,16 +114,12 @@ public final class RecordVault: @unchecked Sendable {
     // MARK: Database
 
     private static func openDatabase(at path: String) throws(VaultError) -> Database {
-        do {
+        try run {
             let database = try Database(path: path, mode: .readWrite, synchronous: .full)
             // Per connection, not stored in the file: zero the bytes of deleted and overwritten cells.
             try database.execute("PRAGMA secure_delete = ON")
             try VaultTable.migrator.migrate(database)
             return database
-        } catch let error as SQLiteError {
-            throw .database(error)
-        } catch {
-            preconditionFailure("the vault's migrations throw only SQLiteError, got \(type(of: error))")
         }
     }
 
@@ -132,11 +128,11 @@ public final class RecordVault: @unchecked Sendable {
     {
         guard let check = try run({ try VaultTable.keyCheck(in: database) }) else {
             let sealed: [UInt8]
-            do { sealed = try KeyCheck.seal(under: key) } catch { throw .crypto(error) }
+            do { sealed = try RecordSealing.sealKeyCheck(under: key) } catch { throw .crypto(error) }
             try run { try VaultTable.saveKeyCheck(sealed, in: database) }
             return
         }
-        guard KeyCheck.opens(check, under: key) else { throw .keyEncryptionKeyMismatch(vaultPath: path) }
+        guard RecordSealing.keyCheckOpens(check, under: key) else { throw .keyEncryptionKeyMismatch(vaultPath: path) }
     }
 
     /// Runs `body` on the connection under the lock, turning SQLite's errors into `VaultError`.
@@ -152,22 +148,9 @@ public final class RecordVault: @unchecked Sendable {
         } catch let error as SQLiteError {
             throw .database(error)
         } catch {
-            // The SQLite module's untyped `throws` only forwards errors of row closures, and ours throw none.
-            preconditionFailure("vault queries throw only SQLiteError, got \(type(of: error))")
+            // The SQLite module's untyped `throws` only forwards errors of row closures and migrations, and the
+            // vault's throw none of their own.
+            preconditionFailure("vault database work throws only SQLiteError, got \(type(of: error))")
         }
-    }
-}
-
-/// A value sealed under the key-encryption key when the vault is created, to recognise that key later.
-enum KeyCheck {
-    private static let associatedData = Array("healthledger/vault-key-check".utf8)
-
-    static func seal(under key: SymmetricKey) throws(CryptoError) -> [UInt8] {
-        try AESGCM.seal([], using: key, authenticating: associatedData).combined
-    }
-
-    static func opens(_ combined: [UInt8], under key: SymmetricKey) -> Bool {
-        guard let box = try? AESGCM.SealedBox(combined: combined) else { return false }
-        return (try? AESGCM.open(box, using: key, authenticating: associatedData)) != nil
     }
 }
