@@ -23,10 +23,17 @@ enum KeyEncryptionKeyFile {
         defer { close(descriptor) }
         var keyBytes = SecureRandom.bytes(count: byteCount)
         defer { keyBytes.zeroize() }
-        try writeAll(keyBytes, to: descriptor, path: path)
-        // The key must be on disk before any record is sealed under it, or a crash could lose every record.
-        guard fsync(descriptor) == 0 else { throw .keyFile(path: path, .systemCall("fsync", errno: errno)) }
-        try syncDirectory(containing: path)
+        do throws(VaultError) {
+            try writeAll(keyBytes, to: descriptor, path: path)
+            // The key must be on disk before any record is sealed under it, or a crash could lose every record.
+            guard fsync(descriptor) == 0 else { throw .keyFile(path: path, .systemCall("fsync", errno: errno)) }
+            try syncDirectory(containing: path)
+        } catch {
+            // Nothing was sealed under the half-written key, so removing it lets the next start begin afresh
+            // instead of failing on a file of the wrong size.
+            unlink(path)
+            throw error
+        }
         return try makeKey(keyBytes)
     }
 
