@@ -242,7 +242,7 @@ struct VectorGenerator {
     ]
 
     var identities: String {
-        var file = VectorFile("Identity text form (FORMAT.md section 3)", [
+        var file = VectorFile("Identity text form (FORMAT.md section 3.1)", [
             "name: test key name (text); seed: SHA-256(\"healthledger-test-key/\" || name), the RFC 8032 private key seed",
             "public-key: the 32-byte Ed25519 public key; checksum: first 4 bytes of SHA-256(\"healthledger/identity\" || key)",
             "text: \"hlk1\" || lowercase base32 (RFC 4648, no padding) of key || checksum",
@@ -276,7 +276,7 @@ struct VectorGenerator {
     }
 
     var outcomes: String {
-        var file = VectorFile("Access outcomes and block entries (FORMAT.md section 6)", [
+        var file = VectorFile("Access outcomes and block entries (FORMAT.md sections 6.1-6.3)", [
             "outcome records: name, description (text), outcome (hex)",
             "entry records: name (text), transaction: name in transactions.txt (text), entry: BlockEntry bytes,",
             "leaf-hash: SHA-256(0x00 || entry)",
@@ -305,7 +305,7 @@ struct VectorGenerator {
     static func merkleLeaves(_ count: Int) -> [[UInt8]] { (0..<count).map { Array("leaf \($0)".utf8) } }
 
     var merkle: String {
-        var file = VectorFile("RFC 6962 Merkle trees (FORMAT.md section 8)", [
+        var file = VectorFile("RFC 6962 Merkle trees (FORMAT.md section 6.3)", [
             "tree records: name, leaf-count (decimal), leaf (data, repeated in order), leaf-hash (repeated), root",
             "leaf i is the ASCII text \"leaf i\"; leaf-hash = SHA-256(0x00 || leaf); node = SHA-256(0x01 || left || right)",
             "proof records: name, leaf-count, index (decimal), leaf-hash, proof (repeated, from the leaf upwards), root",
@@ -339,7 +339,7 @@ struct VectorGenerator {
             $1.key.encode(to: &$0)
             $0.u64($1.power)
         }
-        var file = VectorFile("Genesis canonical encoding (FORMAT.md section 10) of genesis/example.json", [
+        var file = VectorFile("Genesis canonical encoding (FORMAT.md sections 7.3 and 10) of genesis/example.json", [
             "file: path from the repository root (text); canonical: the canonical genesis bytes; hash: SHA-256(canonical)",
             "validator-set: the validator-set bytes; validator-set-hash: SHA-256(validator-set)",
         ])
@@ -349,7 +349,7 @@ struct VectorGenerator {
     }
 
     var chain: String {
-        var file = VectorFile("A three-block committed chain on genesis/example.json (FORMAT.md sections 7-11)", [
+        var file = VectorFile("A three-block committed chain on genesis/example.json (FORMAT.md sections 6-9 and 11)", [
             "height (decimal); header: BlockHeader bytes; hash: SHA-256(header); entry: BlockEntry bytes (repeated);",
             "entries-root: Merkle root of the entries; vote: the precommit Vote bytes every certificate signature covers;",
             "signer-index (decimal, repeated): validators that signed; certificate: CommitCertificate bytes;",
