@@ -441,6 +441,15 @@ extension Array where Element == (key: String, value: String) {
         #expect(record.value("validator-set-hash") == parsed.validatorSetHash.hex)
     }
 
+    @Test func genesisDocumentShowsTheExampleFile() throws {
+        let doc = try String(contentsOf: VectorPaths.root.appendingPathComponent("docs/GENESIS.md"), encoding: .utf8)
+        guard let start = doc.range(of: "```json\n"), let end = doc.range(of: "\n```", range: start.upperBound..<doc.endIndex) else {
+            Issue.record("docs/GENESIS.md has no json example")
+            return
+        }
+        #expect(String(doc[start.upperBound..<end.lowerBound]) + "\n" == Example.json, "docs/GENESIS.md example differs from genesis/example.json")
+    }
+
     @Test func storedTransactionsDecodeVerifyAndReencode() throws {
         for record in readVectorRecords(try vectorText("transactions.txt")) {
             let signed = try SignedTransaction(canonicalBytes: record.bytes("signed"))
