@@ -277,25 +277,9 @@ private func runSequence(seed: UInt64, coverage: inout Coverage) -> String? {
         let entries = committed.block.entries
         let context = "seed \(seed), height \(height)"
 
-        let acceptedIDs = entries.map(\.transaction.id)
-        if acceptedIDs != expected.accepted {
-            return "\(context): executor accepted \(acceptedIDs.map { $0.hex.prefix(8) }), model \(expected.accepted.map { $0.hex.prefix(8) }); "
-                + "executor rejected \(rejected.map { "\($0.0.id.hex.prefix(8)): \($0.1)" }), model \(expected.rejected)"
-        }
-        let rejections = rejected.map { ConsentModel.Rejection(id: $0.0.id, reason: $0.1) }
-        if rejections != expected.rejected {
-            return "\(context): executor rejected \(rejections), model \(expected.rejected)"
-        }
-        let outcomes = entries.compactMap { entry in entry.outcome.map { (entry.transaction.id, $0) } }
-        for (index, (id, decision)) in outcomes.enumerated() {
-            let expectedOutcome = expected.outcomes[index]
-            guard expectedOutcome.id == id, expectedOutcome.decision == decision else {
-                return "\(context), access \(id.hex.prefix(8)): executor \(decision), model \(expectedOutcome.decision)"
-            }
-        }
-        if outcomes.count != expected.outcomes.count { return "\(context): \(outcomes.count) outcomes, model \(expected.outcomes.count)" }
-
-        // Revocations of this block count for this block's accesses, wherever they stand in it.
+        // Safety first, from the committed block alone (so it holds even if the model shared a bug): no access
+        // is allowed under a grant at or after the height that revoked it. Revocations of this block count
+        // for this block's accesses, wherever they stand in it.
         for entry in entries {
             if case let .revokeConsent(body) = entry.transaction.transaction.body { revokedAt[body.grant] = height }
         }
@@ -310,6 +294,25 @@ private func runSequence(seed: UInt64, coverage: inout Coverage) -> String? {
                 return "\(context): access \(entry.transaction.id.hex.prefix(8)) allowed under grant revoked at \(revocation)"
             }
         }
+
+        // Then agreement with the model: admission, rejection reasons, and every access outcome.
+        let acceptedIDs = entries.map(\.transaction.id)
+        if acceptedIDs != expected.accepted {
+            return "\(context): executor accepted \(acceptedIDs.map { $0.hex.prefix(8) }), model \(expected.accepted.map { $0.hex.prefix(8) }); "
+                + "executor rejected \(rejected.map { "\($0.0.id.hex.prefix(8)): \($0.1)" }), model \(expected.rejected)"
+        }
+        let rejections = rejected.map { ConsentModel.Rejection(id: $0.0.id, reason: $0.1) }
+        if rejections != expected.rejected {
+            return "\(context): executor rejected \(rejections), model \(expected.rejected)"
+        }
+        let outcomes = entries.compactMap { entry in entry.outcome.map { (entry.transaction.id, $0) } }
+        if outcomes.count != expected.outcomes.count { return "\(context): \(outcomes.count) outcomes, model \(expected.outcomes.count)" }
+        for ((id, decision), expectedOutcome) in zip(outcomes, expected.outcomes) {
+            guard expectedOutcome.id == id, expectedOutcome.decision == decision else {
+                return "\(context), access \(id.hex.prefix(8)): executor \(decision), model \(expectedOutcome.decision)"
+            }
+        }
+
         generator.committedTransactions += entries.map(\.transaction)
         coverage.record(entries: entries, rejected: rejected)
     }
@@ -345,10 +348,9 @@ struct PolicyPropertyTests {
     func randomSequences(batch: UInt64) {
         var coverage = Coverage()
         for seed in (batch * 30)..<(batch * 30 + 30) {
-            if let failure = runSequence(seed: seed, coverage: &coverage) {
-                Issue.record("\(failure)")
-                return
-            }
+            let failure = runSequence(seed: seed, coverage: &coverage)
+            #expect(failure == nil, "\(failure ?? "")")
+            if failure != nil { return }
         }
         // Every batch must reach allowed accesses of both kinds and every reachable denial and rejection.
         #expect(coverage.allowedByGrant > 50 && coverage.allowedSelf > 10, "batch \(batch): \(coverage.allowedByGrant), \(coverage.allowedSelf)")
