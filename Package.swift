@@ -30,9 +30,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .executableTarget(name: "Bench", dependencies: ["Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
-        .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "TestSupport"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -18,6 +18,7 @@ public struct VerificationFailure: Error, Hashable, Sendable, CustomStringConver
         case previousHashMismatch
         case timeNotIncreasing
         case validatorSetMismatch
+        case unexpectedStateRoot
         case unknownProposer
         case entryCountMismatch
         case entriesRootMismatch
@@ -38,6 +39,7 @@ public struct VerificationFailure: Error, Hashable, Sendable, CustomStringConver
             case .previousHashMismatch: return "previous-hash link does not match the preceding block"
             case .timeNotIncreasing: return "block time is not later than the preceding block's"
             case .validatorSetMismatch: return "validator set hash differs from the genesis validator set"
+            case .unexpectedStateRoot: return "state root must be all zero in format version 1"
             case .unknownProposer: return "proposer is not a genesis validator"
             case .entryCountMismatch: return "entry count in the header differs from the entries"
             case .entriesRootMismatch: return "Merkle root of the entries differs from the header"
@@ -121,6 +123,7 @@ public struct ChainVerifier<State: LedgerState> {
         guard header.previousHash == headHash else { throw fail(.previousHashMismatch) }
         guard header.timeMs > headTimeMs else { throw fail(.timeNotIncreasing) }
         guard header.validatorSetHash == validatorSetHash else { throw fail(.validatorSetMismatch) }
+        guard header.stateRoot == .zero else { throw fail(.unexpectedStateRoot) }
         guard genesis.validatorIndex(of: header.proposer) != nil else { throw fail(.unknownProposer) }
         guard Int(header.entryCount) == block.entries.count else { throw fail(.entryCountMismatch) }
         let entryBytes = block.entries.map(\.canonicalBytes)

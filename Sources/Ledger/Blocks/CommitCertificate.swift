@@ -73,6 +73,7 @@ public struct CommitCertificate: Hashable, Sendable, CanonicalEncodable, Canonic
     public let signatures: [Signature]
 
     public init(height: UInt64, round: UInt32, blockHash: SHA256Digest, signatures: [Signature]) {
+        precondition(signatures.map(\.validatorIndex).isStrictlyIncreasing, "certificate signatures must be in ascending validator order")
         self.height = height
         self.round = round
         self.blockHash = blockHash

@@ -12,16 +12,23 @@ public struct BlockExecutor: Sendable {
     public init(genesis: Genesis) { self.genesis = genesis }
 
     /// Builds the entries of a new block from `candidates`, in order, leaving out those that cannot commit.
+    /// Candidates beyond the block's entry or byte limit are neither accepted nor rejected: they wait for
+    /// the next block.
     public func propose(
         _ candidates: [SignedTransaction], height: UInt64, blockTimeMs: UInt64, state: any LedgerStateReader
     ) throws -> (entries: [BlockEntry], changes: StateChanges, rejected: [(SignedTransaction, TransactionRejection)]) {
         var overlay = StateOverlay(base: state, height: height, blockTimeMs: blockTimeMs)
         var accepted: [SignedTransaction] = []
         var rejected: [(SignedTransaction, TransactionRejection)] = []
+        var entryBytes = 0
         for candidate in candidates.prefix(Int(genesis.consensus.blockMaxEntries)) {
+            // Room for the transaction and the largest outcome it could carry.
+            let size = candidate.payload.count + candidate.signature.count + Self.maxOutcomeBytes(candidate)
+            guard entryBytes + size <= Int(genesis.consensus.blockMaxBytes) else { break }
             do {
                 try admit(candidate, into: &overlay)
                 accepted.append(candidate)
+                entryBytes += size
             } catch let rejection as TransactionRejection {
                 rejected.append((candidate, rejection))
             }
@@ -30,11 +37,23 @@ public struct BlockExecutor: Sendable {
         return (entries, overlay.changes, rejected)
     }
 
+    /// The encoded size of the largest outcome `transaction` could receive (0 for non-access kinds).
+    static func maxOutcomeBytes(_ transaction: SignedTransaction) -> Int {
+        guard case let .recordAccess(request) = transaction.transaction.body else { return 0 }
+        let maxRecords: Int
+        if case let .records(ids) = request.selector { maxRecords = ids.count } else { maxRecords = AccessPolicy.maxReleasedRecords }
+        return 1 + 1 + SHA256Digest.byteCount + 4 + maxRecords * RecordID.byteCount
+    }
+
     /// Re-derives `block` against `state`: every transaction must be admissible and every recorded access
     /// outcome must equal the policy's. Returns the changes to apply.
     public func execute(_ block: Block, state: any LedgerStateReader) throws -> StateChanges {
         guard block.entries.count <= genesis.consensus.blockMaxEntries else {
             throw BlockExecutionError.tooManyEntries(count: block.entries.count, limit: genesis.consensus.blockMaxEntries)
+        }
+        let encodedBytes = block.entries.reduce(0) { $0 + $1.canonicalBytes.count }
+        guard encodedBytes <= Int(genesis.consensus.blockMaxBytes) else {
+            throw BlockExecutionError.tooManyBytes(count: encodedBytes, limit: genesis.consensus.blockMaxBytes)
         }
         var overlay = StateOverlay(base: state, height: block.header.height, blockTimeMs: block.header.timeMs)
         for (index, entry) in block.entries.enumerated() {
@@ -64,10 +83,12 @@ public struct BlockExecutor: Sendable {
         let transaction = signed.transaction
         let blockTimeMs = overlay.changes.blockTimeMs
         guard transaction.chainID == genesis.chainID else { throw TransactionRejection.wrongChain(transaction.chainID) }
-        guard transaction.createdAtMs <= blockTimeMs + genesis.consensus.transactionMaxFutureMs else {
+        // Compared by differences so that no sum can overflow, whatever times a hostile block carries.
+        let createdAtMs = transaction.createdAtMs
+        guard createdAtMs <= blockTimeMs || createdAtMs - blockTimeMs <= genesis.consensus.transactionMaxFutureMs else {
             throw TransactionRejection.fromTheFuture
         }
-        guard transaction.createdAtMs + genesis.consensus.transactionMaxAgeMs >= blockTimeMs else {
+        guard createdAtMs >= blockTimeMs || blockTimeMs - createdAtMs <= genesis.consensus.transactionMaxAgeMs else {
             throw TransactionRejection.expired
         }
         guard try !overlay.isCommitted(signed.id) else {

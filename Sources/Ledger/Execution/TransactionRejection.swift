@@ -44,6 +44,7 @@ public enum BlockExecutionError: Error, Hashable, Sendable, CustomStringConverti
     case invalidEntry(index: Int, TransactionRejection)
     case outcomeMismatch(index: Int, recorded: AccessOutcome?, derived: AccessOutcome)
     case tooManyEntries(count: Int, limit: UInt32)
+    case tooManyBytes(count: Int, limit: UInt32)
 
     public var description: String {
         switch self {
@@ -51,6 +52,7 @@ public enum BlockExecutionError: Error, Hashable, Sendable, CustomStringConverti
         case let .outcomeMismatch(index, recorded, derived):
             return "entry \(index): recorded access outcome \(String(describing: recorded)) but the consent state gives \(derived)"
         case let .tooManyEntries(count, limit): return "\(count) entries, over the limit of \(limit)"
+        case let .tooManyBytes(count, limit): return "\(count) bytes of entries, over the limit of \(limit)"
         }
     }
 }

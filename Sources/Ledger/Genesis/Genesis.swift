@@ -135,7 +135,10 @@ public struct Genesis: Hashable, Sendable, CanonicalEncodable {
     }
 
     static func isDisplayText(_ text: String, maxBytes: Int) -> Bool {
-        !text.isEmpty && text.utf8.count <= maxBytes && text.unicodeScalars.allSatisfy { $0.properties.generalCategory != .control }
+        !text.isEmpty && text.utf8.count <= maxBytes && text.unicodeScalars.allSatisfy {
+            // Control and format characters (such as right-to-left overrides) could disguise a name.
+            $0.properties.generalCategory != .control && $0.properties.generalCategory != .format
+        }
     }
 
     /// SHA-256 of the canonical encoding: the previous hash of block 1.

@@ -11,6 +11,9 @@ extension Genesis {
     /// Parses and validates a genesis document.
     public init(jsonBytes: [UInt8]) throws(GenesisError) {
         guard jsonBytes.count <= Self.maxJSONBytes else { throw .invalid(field: "(file)", reason: "larger than 1 MiB") }
+        if let repeated = JSONKeys.firstRepeatedKey(in: jsonBytes) {
+            throw .invalid(field: repeated, reason: "appears twice in one object; keep one")
+        }
         let parsed: Any
         do {
             parsed = try JSONSerialization.jsonObject(with: Data(jsonBytes))
@@ -199,5 +202,46 @@ public enum Timestamp {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+/// Finds a name repeated within one JSON object. JSONSerialization silently keeps the last value, and
+/// other parsers keep the first, so a repeated name could make two tools read two different genesis
+/// documents from one file.
+enum JSONKeys {
+    private struct Container {
+        let isObject: Bool
+        var keys: Set<[UInt8]> = []
+        var expectingKey: Bool
+    }
+
+    /// The first repeated name (as written), or nil. Assumes nothing about validity: the parser judges that.
+    static func firstRepeatedKey(in bytes: [UInt8]) -> String? {
+        var stack: [Container] = []
+        var index = 0
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "{"): stack.append(Container(isObject: true, expectingKey: true))
+            case UInt8(ascii: "["): stack.append(Container(isObject: false, expectingKey: false))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
+            case UInt8(ascii: ","): if stack.last?.isObject == true { stack[stack.count - 1].expectingKey = true }
+            case UInt8(ascii: "\""):
+                let start = index + 1
+                index = start
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard var top = stack.popLast() else { break }
+                if top.isObject && top.expectingKey {
+                    let key = Array(bytes[start..<min(index, bytes.count)])
+                    if !top.keys.insert(key).inserted { return String(decoding: key, as: UTF8.self) }
+                    top.expectingKey = false
+                }
+                stack.append(top)
+            default: break
+            }
+            index += 1
+        }
+        return nil
     }
 }

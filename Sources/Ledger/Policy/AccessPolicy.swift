@@ -130,7 +130,7 @@ public enum AccessPolicy {
                 guard record.custodian == request.custodian else { return .failure(.recordAtOtherCustodian) }
                 guard scope.includes(record) else { return .failure(.recordOutOfScope) }
             }
-            selected = ids
+            selected = ids  // canonical already: decoding and signing refuse unsorted or repeated ids
         case let .types(types):
             if case let .types(allowedTypes) = scope, !Set(types).isSubset(of: allowedTypes) {
                 return .failure(.recordOutOfScope)

@@ -57,6 +57,8 @@ public struct Transaction: Hashable, Sendable, CanonicalEncodable, CanonicalDeco
     public func signed(with key: Ed25519.PrivateKey) -> SignedTransaction {
         precondition(Identity(publicKey: key.publicKey) == signer, "signing key does not match the transaction's signer")
         let payload = canonicalBytes
+        // Sets must be sorted and unique, windows ordered, and so on: sign only what every decoder accepts.
+        precondition((try? Transaction(canonicalBytes: payload)) == self, "transaction is not in canonical form")
         return SignedTransaction(transaction: self, payload: payload, signature: key.signature(for: payload))
     }
 }
