@@ -48,7 +48,7 @@ public struct ChainBuilder {
     @discardableResult
     public mutating func commit(
         _ candidates: [SignedTransaction], advanceMs: UInt64 = 1_000
-    ) -> (block: CommittedBlock, rejected: [(SignedTransaction, TransactionRejection)]) {
+    ) -> (block: CommittedBlock, changes: StateChanges, rejected: [(SignedTransaction, TransactionRejection)]) {
         let nextHeight = height + 1
         let blockTimeMs = timeMs + advanceMs
         let proposal = try! executor.propose(candidates, height: nextHeight, blockTimeMs: blockTimeMs, state: state)
@@ -62,7 +62,8 @@ public struct ChainBuilder {
         height = nextHeight
         headHash = header.hash
         timeMs = blockTimeMs
-        return (CommittedBlock(block: Block(header: header, entries: proposal.entries), certificate: certificate), proposal.rejected)
+        return (CommittedBlock(block: Block(header: header, entries: proposal.entries), certificate: certificate),
+                proposal.changes, proposal.rejected)
     }
 
     /// A certificate signed by every validator, in round 0.

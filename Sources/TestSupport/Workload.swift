@@ -23,7 +23,7 @@ public struct Workload {
     }
 
     /// Block 1: the organisation's admin enrols every practitioner.
-    public mutating func enrolPractitioners() -> CommittedBlock {
+    public mutating func enrolPractitioners() -> (block: CommittedBlock, changes: StateChanges) {
         let admin = builder.adminKey(0)
         let enrolments = practitioners.map {
             builder.sign(.enrollPractitioner(EnrollPractitioner(
@@ -32,17 +32,17 @@ public struct Workload {
         }
         let result = builder.commit(enrolments)
         precondition(result.rejected.isEmpty, "enrolment rejected: \(result.rejected.map(\.1))")
-        return result.block
+        return (result.block, result.changes)
     }
 
     /// The next block of `count` generated events.
-    public mutating func nextBlock(count: Int, advanceMs: UInt64 = 1_000) -> CommittedBlock {
+    public mutating func nextBlock(count: Int, advanceMs: UInt64 = 1_000) -> (block: CommittedBlock, changes: StateChanges) {
         var candidates: [SignedTransaction] = []
         candidates.reserveCapacity(count)
         for _ in 0..<count { candidates.append(nextEvent()) }
         let result = builder.commit(candidates, advanceMs: advanceMs)
         precondition(result.rejected.isEmpty, "generated event rejected: \(result.rejected.map(\.1))")
-        return result.block
+        return (result.block, result.changes)
     }
 
     private mutating func nextEvent() -> SignedTransaction {

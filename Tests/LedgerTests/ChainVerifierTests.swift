@@ -9,8 +9,8 @@ import TestSupport
     /// A 6-block chain: enrolments, then 5 blocks of 40 generated events.
     static func sampleChain(seed: UInt64 = 7, organisations: Int = 1) -> (Genesis, [CommittedBlock], ChainBuilder) {
         var workload = Workload(builder: ChainBuilder(seed: seed, organisationCount: organisations), patientCount: 20, practitionerCount: 5)
-        var blocks = [workload.enrolPractitioners()]
-        for _ in 0..<5 { blocks.append(workload.nextBlock(count: 40)) }
+        var blocks = [workload.enrolPractitioners().block]
+        for _ in 0..<5 { blocks.append(workload.nextBlock(count: 40).block) }
         return (workload.builder.genesis, blocks, workload.builder)
     }
 
@@ -145,5 +145,51 @@ import TestSupport
         let (_, blocks, _) = Self.sampleChain()
         let (otherGenesis, _, _) = Self.sampleChain(organisations: 2)
         #expect(Self.verify(blocks, genesis: otherGenesis)?.height == 1)
+    }
+}
+
+/// Hostile values in certified blocks are rejected, never a crash.
+@Suite struct HostileBlockTests {
+    @Test func extremeBlockTimesAreRejectedWithoutOverflow() {
+        let (genesis, blocks, builder) = ChainVerifierTests.sampleChain()
+        for time in [UInt64.max, UInt64.max - 1] {
+            var header = blocks[1].block.header
+            header.timeMs = time
+            let forged = CommittedBlock(block: Block(header: header, entries: blocks[1].block.entries), certificate: builder.certify(header))
+            let failure = ChainVerifierTests.verify([blocks[0], forged], genesis: genesis)
+            #expect(failure == VerificationFailure(height: 2, reason: .invalidBlock(.invalidEntry(index: 0, .expired))))
+        }
+    }
+
+    @Test func aNonZeroStateRootIsRejectedInVersionOne() {
+        let (genesis, blocks, builder) = ChainVerifierTests.sampleChain()
+        var header = blocks[0].block.header
+        header.stateRoot = SHA256.hash([1])
+        let forged = CommittedBlock(block: Block(header: header, entries: blocks[0].block.entries), certificate: builder.certify(header))
+        #expect(ChainVerifierTests.verify([forged], genesis: genesis) == VerificationFailure(height: 1, reason: .unexpectedStateRoot))
+    }
+
+    @Test func blocksOverTheByteLimitAreNotProposedAndNotAccepted() {
+        var consensus = ConsensusParameters()
+        consensus.blockMaxBytes = 4_096
+        var small = Workload(builder: ChainBuilder(seed: 5, consensus: consensus), patientCount: 10, practitionerCount: 40)
+        let enrolments = small.enrolPractitioners().block
+        #expect(enrolments.block.entries.count < 40, "the proposer stops at the byte limit")
+        #expect(enrolments.block.entries.reduce(0) { $0 + $1.canonicalBytes.count } <= 4_096)
+
+        let (genesis, blocks, _) = ChainVerifierTests.sampleChain()
+        let limited = try! Genesis(chainID: genesis.chainID, genesisTimeMs: genesis.genesisTimeMs, organisations: genesis.organisations,
+                                   validators: genesis.validators, consensus: consensus)
+        var verifier = ChainVerifier(genesis: limited, state: MemoryLedgerState(transactionMaxAgeMs: consensus.transactionMaxAgeMs))
+        // The limited genesis has another hash, so relink block 1 to it under a matching certificate.
+        let builder = ChainBuilder(seed: 7, consensus: consensus)
+        var header = blocks[1].block.header
+        header.height = 1
+        header.previousHash = limited.hash
+        let oversized = CommittedBlock(block: Block(header: header, entries: blocks[1].block.entries), certificate: builder.certify(header))
+        guard case .invalidBlock(.tooManyBytes)? = verifier.verifySequentially([oversized])?.reason else {
+            Issue.record("expected the byte limit to reject the block")
+            return
+        }
     }
 }

@@ -272,7 +272,7 @@ private func runSequence(seed: UInt64, coverage: inout Coverage) -> String? {
         let height = generator.builder.height + 1
         let timeMs = generator.builder.timeMs + advance
         let candidates = generator.block(timeMs)
-        let (committed, rejected) = generator.builder.commit(candidates, advanceMs: advance)
+        let (committed, _, rejected) = generator.builder.commit(candidates, advanceMs: advance)
         let expected = model.apply(block: candidates, height: height, timeMs: timeMs)
         let entries = committed.block.entries
         let context = "seed \(seed), height \(height)"

@@ -50,7 +50,7 @@ private struct Clinic {
     /// Commits a block that must accept every transaction; returns its entries.
     @discardableResult
     mutating func commitAll(_ transactions: [SignedTransaction], advanceMs: UInt64 = 1_000) -> [BlockEntry] {
-        let (committed, rejected) = chain.commit(transactions, advanceMs: advanceMs)
+        let (committed, _, rejected) = chain.commit(transactions, advanceMs: advanceMs)
         #expect(rejected.isEmpty, "unexpected rejections: \(rejected.map(\.1))")
         return committed.block.entries
     }

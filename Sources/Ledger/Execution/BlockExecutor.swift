@@ -17,32 +17,33 @@ public struct BlockExecutor: Sendable {
     public func propose(
         _ candidates: [SignedTransaction], height: UInt64, blockTimeMs: UInt64, state: any LedgerStateReader
     ) throws -> (entries: [BlockEntry], changes: StateChanges, rejected: [(SignedTransaction, TransactionRejection)]) {
+        let maxBytes = Int(genesis.consensus.blockMaxBytes)
         var overlay = StateOverlay(base: state, height: height, blockTimeMs: blockTimeMs)
         var accepted: [SignedTransaction] = []
         var rejected: [(SignedTransaction, TransactionRejection)] = []
-        var entryBytes = 0
+        var transactionBytes = 0
         for candidate in candidates.prefix(Int(genesis.consensus.blockMaxEntries)) {
-            // Room for the transaction and the largest outcome it could carry.
-            let size = candidate.payload.count + candidate.signature.count + Self.maxOutcomeBytes(candidate)
-            guard entryBytes + size <= Int(genesis.consensus.blockMaxBytes) else { break }
+            let size = candidate.payload.count + candidate.signature.count
+            guard transactionBytes + size <= maxBytes else { break }
             do {
                 try admit(candidate, into: &overlay)
                 accepted.append(candidate)
-                entryBytes += size
+                transactionBytes += size
             } catch let rejection as TransactionRejection {
                 rejected.append((candidate, rejection))
             }
         }
-        let entries = try accepted.map { BlockEntry(transaction: $0, outcome: try outcome(of: $0, in: overlay)) }
-        return (entries, overlay.changes, rejected)
-    }
-
-    /// The encoded size of the largest outcome `transaction` could receive (0 for non-access kinds).
-    static func maxOutcomeBytes(_ transaction: SignedTransaction) -> Int {
-        guard case let .recordAccess(request) = transaction.transaction.body else { return 0 }
-        let maxRecords: Int
-        if case let .records(ids) = request.selector { maxRecords = ids.count } else { maxRecords = AccessPolicy.maxReleasedRecords }
-        return 1 + 1 + SHA256Digest.byteCount + 4 + maxRecords * RecordID.byteCount
+        var entries = try accepted.map { BlockEntry(transaction: $0, outcome: try outcome(of: $0, in: overlay)) }
+        var changes = overlay.changes
+        // Outcomes add bytes. Accesses change no state, so dropping the last ones changes no other outcome.
+        var entryBytes = entries.reduce(0) { $0 + $1.canonicalBytes.count }
+        while entryBytes > maxBytes, let last = entries.lastIndex(where: { $0.outcome != nil }) {
+            entryBytes -= entries[last].canonicalBytes.count
+            let dropped = entries.remove(at: last).transaction.id
+            changes.committed.removeAll { $0.id == dropped }
+        }
+        precondition(entryBytes <= maxBytes, "non-access transactions alone exceed the block byte limit")
+        return (entries, changes, rejected)
     }
 
     /// Re-derives `block` against `state`: every transaction must be admissible and every recorded access

@@ -12,7 +12,7 @@ enum ChainSchema {
                 CREATE TABLE blocks (
                     height INTEGER PRIMARY KEY, hash BLOB NOT NULL, time_ms INTEGER NOT NULL,
                     entry_count INTEGER NOT NULL, header BLOB NOT NULL, certificate BLOB NOT NULL);
-                CREATE TABLE entries (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, entry BLOB NOT NULL);
+                CREATE TABLE entries (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, kind INTEGER NOT NULL, entry BLOB NOT NULL);
                 CREATE TABLE tx_index (id BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE TABLE grants (
                     seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, patient BLOB NOT NULL, terms BLOB NOT NULL,
@@ -38,15 +38,43 @@ enum ChainSchema {
             .integer(Int64(header.height)), .blob(hash.bytes), .integer(Int64(header.timeMs)),
             .integer(Int64(committed.block.entries.count)), .blob(header.canonicalBytes), .blob(committed.certificate.canonicalBytes),
         ])
-        let insertEntry = try db.cachedStatement("INSERT INTO entries (seq, kind, entry) VALUES (?, ?, ?)")
-        let insertID = try db.cachedStatement("INSERT INTO tx_index (id, seq) VALUES (?, ?)")
+        let insertEntry = try db.cachedStatement("INSERT INTO entries (seq, id, kind, entry) VALUES (?, ?, ?, ?)")
         for (position, entry) in committed.block.entries.enumerated() {
-            let seq = Int64(header.height << ChainStore.positionBits | UInt64(position))
-            try insertEntry.bind([.integer(seq), .integer(Int64(entry.transaction.transaction.kind.rawValue)), .blob(entry.canonicalBytes)])
+            try insertEntry.bind([
+                .integer(Int64(ChainStore.sequence(height: header.height, position: position))), .blob(entry.transaction.id.digest.bytes),
+                .integer(Int64(entry.transaction.transaction.kind.rawValue)), .blob(entry.canonicalBytes),
+            ])
             try insertEntry.run()
-            try insertID.bind([.blob(entry.transaction.id.digest.bytes), .integer(seq)])
+        }
+    }
+
+    /// Writes `ids` into the id index in id order (so each index page is written once per flush) and
+    /// records that the index now covers every block up to `height`.
+    static func flushIDIndex(_ ids: [TransactionID: UInt64], coveringThrough height: UInt64, into db: Database) throws {
+        let insertID = try db.cachedStatement("INSERT INTO tx_index (id, seq) VALUES (?, ?)")
+        for (id, seq) in ids.sorted(by: { $0.key < $1.key }) {
+            try insertID.bind([.blob(id.digest.bytes), .integer(Int64(seq))])
             try insertID.run()
         }
+        try db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('tx_index_height', ?)", [.blob(height.bigEndianBytes)])
+    }
+
+    /// The height through which the id index is complete (0 when nothing was flushed yet).
+    static func indexedHeight(in db: Database) throws -> UInt64 {
+        guard let bytes = try db.queryOne("SELECT value FROM meta WHERE key = 'tx_index_height'", [], { $0.blob(0) }) else { return 0 }
+        guard bytes.count == 8 else { throw StorageError.corrupt(path: "meta", detail: "malformed tx_index_height") }
+        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// Ids and sequence numbers of the entries of blocks above `height`: the part of the index kept in memory.
+    static func entryIDs(above height: UInt64, in db: Database) throws -> [TransactionID: UInt64] {
+        let first = Int64(ChainStore.sequence(height: height + 1, position: 0))
+        var ids: [TransactionID: UInt64] = [:]
+        for (idBytes, seq) in try db.query("SELECT id, seq FROM entries WHERE seq >= ?", [.integer(first)], { ($0.blob(0), $0.int64(1)) }) {
+            guard let digest = SHA256Digest(bytes: idBytes) else { throw StorageError.corrupt(path: "entries", detail: "malformed id") }
+            ids[TransactionID(digest: digest)] = UInt64(seq)
+        }
+        return ids
     }
 
     static func insertChanges(_ changes: StateChanges, into db: Database) throws {
@@ -89,7 +117,7 @@ enum ChainSchema {
         var encoder = CanonicalEncoder(capacity: header.count + certificate.count + Int(count) * 256)
         encoder.fixed(header)
         encoder.u32(count)
-        let first = Int64(height << ChainStore.positionBits)
+        let first = Int64(ChainStore.sequence(height: height, position: 0))
         let entries = try db.query("SELECT entry FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
                                    [.integer(first), .integer(first + Int64(count))]) { $0.blob(0) }
         for entry in entries { encoder.fixed(entry) }
@@ -149,4 +177,8 @@ enum ChainSchema {
         return RecordEntry(id: id, patient: patient, custodian: custodian, type: type, commitment: commitment,
                            author: author, registeredAtHeight: UInt64(row.int64(6)))
     }
+}
+
+extension UInt64 {
+    var bigEndianBytes: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: self >> (56 - 8 * UInt64($0))) } }
 }

@@ -20,8 +20,8 @@ final class ScratchDirectory {
 /// A generated chain: enrolments, then `blocks` blocks of `eventsPerBlock` events.
 func generatedChain(seed: UInt64 = 11, blocks: Int = 8, eventsPerBlock: Int = 30) -> (Genesis, [CommittedBlock], MemoryLedgerState) {
     var workload = Workload(builder: ChainBuilder(seed: seed), patientCount: 25, practitionerCount: 6)
-    var committed = [workload.enrolPractitioners()]
-    for _ in 0..<blocks { committed.append(workload.nextBlock(count: eventsPerBlock)) }
+    var committed = [workload.enrolPractitioners().block]
+    for _ in 0..<blocks { committed.append(workload.nextBlock(count: eventsPerBlock).block) }
     return (workload.builder.genesis, committed, workload.builder.state)
 }
 

@@ -1,0 +1,99 @@
+import Foundation
+import Ledger
+import Storage
+import TestSupport
+
+/// `core`: how fast the chain store makes events durable, and how fast the offline auditor verifies a chain,
+/// both as ratios to E2 (two-thread Ed25519 verifications per second). Targets (issue 2): audit >= 0.85 x E2;
+/// store append >= 5 x E2 (signatures excluded: the node checks them at admission).
+struct CoreBenchmark {
+    struct Options {
+        var events = 200_000
+        var blockSize = 1_000
+        var baselineSeconds = 3.0
+        var directory: String?
+    }
+
+    let options: Options
+
+    func run() throws -> [String: Any] {
+        let e1 = Ed25519Baseline.verificationsPerSecond(threads: 1, seconds: options.baselineSeconds)
+        report("E1 (Ed25519 verifications/s, 1 thread): \(Int(e1))")
+        let e2 = Ed25519Baseline.verificationsPerSecond(threads: 2, seconds: options.baselineSeconds)
+        report("E2 (Ed25519 verifications/s, 2 threads): \(Int(e2))")
+
+        let directory = options.directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("healthledger-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { if options.directory == nil { try? FileManager.default.removeItem(atPath: directory) } }
+
+        let (genesis, blocks) = generateChain()
+        let eventCount = blocks.reduce(0) { $0 + $1.block.block.entries.count }
+        report("chain: \(blocks.count) blocks, \(eventCount) events")
+
+        let store = try ChainStore(path: directory + "/ledger.sqlite", genesis: genesis)
+        let appendSeconds = try timed {
+            for (block, changes) in blocks { try store.append(block, changes: changes) }
+        }
+        let appendRate = Double(eventCount) / appendSeconds
+        report("store append (durable, synchronous=FULL, one transaction per block): \(Int(appendRate)) events/s = \(ratio(appendRate, e2)) x E2")
+
+        let exportPath = directory + "/chain.hlx"
+        let exportSeconds = try timed { try store.export(to: exportPath) }
+        let exportBytes = (try FileManager.default.attributesOfItem(atPath: exportPath)[.size] as? Int) ?? 0
+        report("export: \(Int(Double(eventCount) / exportSeconds)) events/s, \(exportBytes / 1_048_576) MiB")
+
+        var auditReport: AuditReport?
+        let auditSeconds = try timed { auditReport = try ChainAudit.verify(exportAt: exportPath, genesis: genesis, signatureThreads: 2) }
+        guard let auditReport, auditReport.valid, auditReport.entryCount == UInt64(eventCount) else {
+            throw BenchmarkError.auditFailed(String(describing: auditReport?.failure))
+        }
+        let auditRate = Double(eventCount) / auditSeconds
+        report("offline audit (every signature, certificate, rule and access decision): \(Int(auditRate)) events/s = \(ratio(auditRate, e2)) x E2")
+
+        return [
+            "ed25519_verify_per_s_1t": Int(e1),
+            "ed25519_verify_per_s_2t": Int(e2),
+            "events": eventCount,
+            "blocks": blocks.count,
+            "store_append_events_per_s": Int(appendRate),
+            "store_append_ratio_e2": ratio(appendRate, e2),
+            "audit_verify_events_per_s": Int(auditRate),
+            "audit_verify_ratio_e2": ratio(auditRate, e2),
+            "export_events_per_s": Int(Double(eventCount) / exportSeconds),
+            "targets_met": ["store_append_ge_5x_e2": appendRate >= 5 * e2, "audit_verify_ge_0_85x_e2": auditRate >= 0.85 * e2],
+        ]
+    }
+
+    /// A chain of the workload mix (docs/PERFORMANCE.md): 78% accesses, 10% records, 10% grants, 2% revocations.
+    private func generateChain() -> (Genesis, [(block: CommittedBlock, changes: StateChanges)]) {
+        var workload = Workload(builder: ChainBuilder(seed: 42), patientCount: 10_000, practitionerCount: 200)
+        var blocks = [workload.enrolPractitioners()]
+        var events = blocks[0].block.block.entries.count
+        while events < options.events {
+            let next = workload.nextBlock(count: min(options.blockSize, options.events - events))
+            events += next.block.block.entries.count
+            blocks.append(next)
+            if blocks.count % 50 == 0 { report("  generated \(events) events") }
+        }
+        return (workload.builder.genesis, blocks)
+    }
+
+    private func timed(_ body: () throws -> Void) throws -> Double {
+        let start = DispatchTime.now()
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+
+    private func ratio(_ value: Double, _ baseline: Double) -> Double { (value / baseline * 100).rounded() / 100 }
+
+    private func report(_ line: String) {
+        print(line)
+        fflush(nil)
+    }
+}
+
+enum BenchmarkError: Error, CustomStringConvertible {
+    case auditFailed(String)
+
+    var description: String { "the generated chain did not verify: \(self)" }
+}
