@@ -26,22 +26,25 @@ struct CoreBenchmark {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { if options.directory == nil { try? FileManager.default.removeItem(atPath: directory) } }
 
-        let (genesis, blocks) = generateChain()
-        let eventCount = blocks.reduce(0) { $0 + $1.block.block.entries.count }
-        report("chain: \(blocks.count) blocks, \(eventCount) events")
-
-        let store = try ChainStore(path: directory + "/ledger.sqlite", genesis: genesis)
-        let appendSeconds = try timed {
-            for (block, changes) in blocks { try store.append(block, changes: changes) }
-        }
+        // The generated chain lives only inside this scope, so the audit below runs without it in memory.
+        let (genesis, eventCount, blockCount, appendSeconds, exportSeconds, exportPath) = try {
+            let (genesis, blocks) = generateChain()
+            let eventCount = blocks.reduce(0) { $0 + $1.block.block.entries.count }
+            report("chain: \(blocks.count) blocks, \(eventCount) events")
+            let store = try ChainStore(path: directory + "/ledger.sqlite", genesis: genesis)
+            let appendSeconds = try timed {
+                for (block, changes) in blocks { try store.append(block, changes: changes) }
+            }
+            let exportPath = directory + "/chain.hlx"
+            let exportSeconds = try timed { try store.export(to: exportPath) }
+            return (genesis, eventCount, blocks.count, appendSeconds, exportSeconds, exportPath)
+        }()
         let appendRate = Double(eventCount) / appendSeconds
         report("store append (durable, synchronous=FULL, one transaction per block): \(Int(appendRate)) events/s = \(ratio(appendRate, e2)) x E2")
-
-        let exportPath = directory + "/chain.hlx"
-        let exportSeconds = try timed { try store.export(to: exportPath) }
         let exportBytes = (try FileManager.default.attributesOfItem(atPath: exportPath)[.size] as? Int) ?? 0
         report("export: \(Int(Double(eventCount) / exportSeconds)) events/s, \(exportBytes / 1_048_576) MiB")
 
+        let residentBeforeAudit = ProcessMemory.resetPeak() ? ProcessMemory.megabytes("VmRSS") : nil
         var auditReport: AuditReport?
         let auditSeconds = try timed { auditReport = try ChainAudit.verify(exportAt: exportPath, genesis: genesis, signatureThreads: 2) }
         guard let auditReport, auditReport.valid, auditReport.entryCount == UInt64(eventCount) else {
@@ -49,12 +52,14 @@ struct CoreBenchmark {
         }
         let auditRate = Double(eventCount) / auditSeconds
         report("offline audit (every signature, certificate, rule and access decision): \(Int(auditRate)) events/s = \(ratio(auditRate, e2)) x E2")
+        let auditMemoryMB = residentBeforeAudit.flatMap { before in ProcessMemory.megabytes("VmHWM").map { Int(($0 - before).rounded()) } }
+        if let auditMemoryMB { report("audit memory: peak resident set grew by \(auditMemoryMB) MB for a \(exportBytes / 1_048_576) MiB export") }
 
-        return [
+        var result: [String: Any] = [
             "ed25519_verify_per_s_1t": Int(e1),
             "ed25519_verify_per_s_2t": Int(e2),
             "events": eventCount,
-            "blocks": blocks.count,
+            "blocks": blockCount,
             "store_append_events_per_s": Int(appendRate),
             "store_append_ratio_e2": ratio(appendRate, e2),
             "audit_verify_events_per_s": Int(auditRate),
@@ -62,6 +67,8 @@ struct CoreBenchmark {
             "export_events_per_s": Int(Double(eventCount) / exportSeconds),
             "targets_met": ["store_append_ge_5x_e2": appendRate >= 5 * e2, "audit_verify_ge_0_85x_e2": auditRate >= 0.85 * e2],
         ]
+        result["audit_peak_memory_growth_mb"] = auditMemoryMB
+        return result
     }
 
     /// A chain of the workload mix (docs/PERFORMANCE.md): 78% accesses, 10% records, 10% grants, 2% revocations.
@@ -96,4 +103,23 @@ enum BenchmarkError: Error, CustomStringConvertible {
     case auditFailed(String)
 
     var description: String { "the generated chain did not verify: \(self)" }
+}
+
+/// Resident memory of this process, from Linux's /proc/self (nil elsewhere).
+enum ProcessMemory {
+    /// A field of /proc/self/status such as "VmRSS" or "VmHWM" (peak), in megabytes.
+    static func megabytes(_ field: String) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes / 1024
+    }
+
+    /// Resets the peak (VmHWM) to the current resident size; false when the kernel does not allow it.
+    static func resetPeak() -> Bool {
+        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+        defer { try? handle.close() }
+        return (try? handle.write(contentsOf: Data("5".utf8))) != nil
+    }
 }

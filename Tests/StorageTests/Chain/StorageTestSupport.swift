@@ -3,18 +3,31 @@ import Ledger
 import Storage
 import TestSupport
 
-/// A fresh temporary directory, removed when the value is released.
+/// A fresh temporary directory per test, removed when released.
 final class ScratchDirectory {
-    let path: String
+    let url: URL
+    var path: String { url.path }
 
     init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("healthledger-storage-\(UUID().uuidString)").path
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("healthledger-tests-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit { try? FileManager.default.removeItem(at: url) }
 
-    func file(_ name: String) -> String { path + "/" + name }
+    /// The path of `name` inside the directory.
+    func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    /// The names of the files in the directory, sorted.
+    func fileNames() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
+
+    /// True when any file in the directory (database, -wal, -shm, ...) but `excluded` contains `needle`,
+    /// read as raw bytes.
+    func anyFileContains(_ needle: [UInt8], excluding excluded: String? = nil) throws -> Bool {
+        try fileNames().filter { $0 != excluded }.contains { name in
+            [UInt8](try Data(contentsOf: url.appendingPathComponent(name))).contains(needle)
+        }
+    }
 }
 
 /// A generated chain: enrolments, then `blocks` blocks of `eventsPerBlock` events.

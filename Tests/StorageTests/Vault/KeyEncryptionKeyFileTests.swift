@@ -5,12 +5,12 @@ import Testing
 
 @Suite("Key-encryption key file")
 struct KeyEncryptionKeyFileTests {
-    let directory: VaultTestDirectory
+    let directory: ScratchDirectory
     let path: String
 
     init() throws {
-        directory = try VaultTestDirectory()
-        path = directory.path("vault.key")
+        directory = ScratchDirectory()
+        path = directory.file("vault.key")
     }
 
     @Test("a new key file holds 32 bytes with mode 0600, and loads back as the same key")
@@ -56,7 +56,7 @@ struct KeyEncryptionKeyFileTests {
 
     @Test("a key file in a missing directory is reported with the failing system call")
     func missingDirectory() throws {
-        let missing = directory.path("absent/vault.key")
+        let missing = directory.file("absent/vault.key")
         expectVaultError { try RecordVault.loadOrCreateKeyEncryptionKey(at: missing) } where: {
             if case .keyFile(missing, .systemCall("open", errno: ENOENT)) = $0 { true } else { false }
         }

@@ -5,33 +5,6 @@ import SQLite
 import Testing
 @testable import Storage
 
-/// A fresh directory per test, removed when released.
-final class VaultTestDirectory {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("VaultTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    /// The path of `name` inside the directory.
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    /// True when any file in the directory (database, -wal, -shm, ...) but `excluded` contains `needle`,
-    /// read as raw bytes.
-    func anyFileContains(_ needle: [UInt8], excluding excluded: String) throws -> Bool {
-        try fileNames().filter { $0 != excluded }.contains { name in
-            let bytes = [UInt8](try Data(contentsOf: url.appendingPathComponent(name)))
-            return bytes.contains(needle)
-        }
-    }
-
-    /// The names of the files in the directory, sorted.
-    func fileNames() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() }
-}
-
 /// Builders for test resources and identities.
 enum Fixtures {
     /// A string that must never appear in a vault file or an error message.
@@ -68,17 +41,17 @@ enum Fixtures {
 
 /// A vault in a temporary directory, with its key file.
 final class VaultFixture {
-    let directory: VaultTestDirectory
+    let directory: ScratchDirectory
     let keyEncryptionKey: SymmetricKey
     var vault: RecordVault?
 
     init() throws {
-        directory = try VaultTestDirectory()
-        keyEncryptionKey = try RecordVault.loadOrCreateKeyEncryptionKey(at: directory.path("vault.key"))
+        directory = ScratchDirectory()
+        keyEncryptionKey = try RecordVault.loadOrCreateKeyEncryptionKey(at: directory.file("vault.key"))
         vault = try RecordVault(path: databasePath, keyEncryptionKey: keyEncryptionKey)
     }
 
-    var databasePath: String { directory.path("vault.sqlite") }
+    var databasePath: String { directory.file("vault.sqlite") }
 
     /// The open vault.
     var open: RecordVault { vault! }

@@ -268,14 +268,14 @@ struct VaultTests {
 
     /// Checks every file but the key file.
     private func expectAbsent(
-        _ needles: [[UInt8]], from directory: VaultTestDirectory, sourceLocation: SourceLocation = #_sourceLocation
+        _ needles: [[UInt8]], from directory: ScratchDirectory, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         for needle in needles {
             #expect(try !directory.anyFileContains(needle, excluding: "vault.key"), sourceLocation: sourceLocation)
         }
     }
 
-    private func expectPresent(_ needles: [[UInt8]], in directory: VaultTestDirectory) throws {
+    private func expectPresent(_ needles: [[UInt8]], in directory: ScratchDirectory) throws {
         for needle in needles { #expect(try directory.anyFileContains(needle, excluding: "vault.key")) }
     }
 }
