@@ -49,9 +49,11 @@ struct StateOverlay: LedgerStateReader {
     let base: any LedgerStateReader
     private(set) var changes: StateChanges
     private var newGrants: [GrantID: Int] = [:]
+    private var newGrantsByPatient: [Identity: [Int]] = [:]
     private var revoked: Set<GrantID> = []
     private var newEnrolments: [Identity: Enrolment] = [:]
     private var newRecords: [RecordID: RecordEntry] = [:]
+    private var newRecordsByPatient: [Identity: [RecordEntry]] = [:]
     private var newIDs: Set<TransactionID> = []
 
     init(base: any LedgerStateReader, height: UInt64, blockTimeMs: UInt64) {
@@ -61,6 +63,7 @@ struct StateOverlay: LedgerStateReader {
 
     mutating func addGrant(_ grant: Grant) {
         newGrants[grant.id] = changes.grants.count
+        newGrantsByPatient[grant.patient, default: []].append(changes.grants.count)
         changes.grants.append(grant)
     }
 
@@ -76,6 +79,7 @@ struct StateOverlay: LedgerStateReader {
 
     mutating func addRecord(_ record: RecordEntry) {
         newRecords[record.id] = record
+        newRecordsByPatient[record.patient, default: []].append(record)
         changes.records.append(record)
     }
 
@@ -98,7 +102,7 @@ struct StateOverlay: LedgerStateReader {
 
     func grants(ofPatient patient: Identity) throws -> [Grant] {
         let committed = try base.grants(ofPatient: patient)
-        let added = changes.grants.filter { $0.patient == patient }
+        let added = (newGrantsByPatient[patient] ?? []).map { changes.grants[$0] }
         return (committed + added).map(withRevocations)
     }
 
@@ -111,7 +115,7 @@ struct StateOverlay: LedgerStateReader {
     }
 
     func records(ofPatient patient: Identity, custodian: OrganisationID) throws -> [RecordEntry] {
-        let added = changes.records.filter { $0.patient == patient && $0.custodian == custodian }
+        let added = (newRecordsByPatient[patient] ?? []).filter { $0.custodian == custodian }
         let committed = try base.records(ofPatient: patient, custodian: custodian)
         return added.isEmpty ? committed : (committed + added).sorted { $0.id < $1.id }
     }
