@@ -2,6 +2,9 @@
 // HealthLedger: a permissioned health-record ledger node.
 //
 // Layers, dependencies pointing down (see docs/ARCHITECTURE.md):
+//   healthledger (CLI)       thin: parse arguments, call libraries
+//   Node    (runtime: mempool, block producer, access gateway, API routes)
+//   Transport (HTTP/1.1 server and client on POSIX sockets)    edge: sockets
 //   Storage (SQLite chain store, record vault, export files)   edge: files
 //   Ledger  (canonical encoding, events, blocks, policy, audit) pure, deterministic
 //   Crypto  (OpenSSL)        SQLite (sqlite3)                   one wrapper per C library
@@ -17,6 +20,7 @@ let package = Package(
     products: [
         .library(name: "Ledger", targets: ["Ledger"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .executable(name: "healthledger", targets: ["HealthLedgerCLI"]),
         .executable(name: "healthledger-bench", targets: ["Bench"]),
     ],
     targets: [
@@ -27,12 +31,18 @@ let package = Package(
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "Ledger", dependencies: ["Crypto"], swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: ["Ledger", "Crypto", "SQLite"], swiftSettings: swiftSettings),
+        .target(name: "Transport", swiftSettings: swiftSettings),
+        .target(name: "Node", dependencies: ["Storage", "Ledger", "Crypto", "Transport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .executableTarget(name: "Bench", dependencies: ["Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "TestSupport"], exclude: ["Vectors"], swiftSettings: swiftSettings),
+        .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swiftSettings),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["Ledger", "Crypto", "Storage", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

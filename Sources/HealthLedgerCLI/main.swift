@@ -1,0 +1,1 @@
+print("healthledger: not built yet")
