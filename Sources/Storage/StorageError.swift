@@ -30,7 +30,7 @@ public enum StorageError: Error, CustomStringConvertible {
 
 extension StorageError {
     /// Wraps any error thrown inside a storage operation.
-    static func wrap(_ error: any Error) -> StorageError {
+    public static func wrap(_ error: any Error) -> StorageError {
         switch error {
         case let error as StorageError: return error
         case let error as SQLiteError: return .database(error)

@@ -27,6 +27,14 @@ enum ChainSchema {
                 CREATE INDEX records_by_holder ON records (patient, custodian, id);
                 """)
         }
+        migrator.register("002-access-log-and-requests") { db in
+            try db.execute("""
+                CREATE TABLE accesses (seq INTEGER PRIMARY KEY, patient BLOB NOT NULL, allowed INTEGER NOT NULL);
+                CREATE INDEX accesses_by_patient ON accesses (patient, seq);
+                CREATE TABLE used_requests (id BLOB PRIMARY KEY, expires_ms INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE INDEX used_requests_by_expiry ON used_requests (expires_ms);
+                """)
+        }
         return migrator
     }
 
@@ -39,13 +47,38 @@ enum ChainSchema {
             .integer(Int64(committed.block.entries.count)), .blob(header.canonicalBytes), .blob(committed.certificate.canonicalBytes),
         ])
         let insertEntry = try db.cachedStatement("INSERT INTO entries (seq, id, kind, entry) VALUES (?, ?, ?, ?)")
+        let insertAccess = try db.cachedStatement("INSERT INTO accesses (seq, patient, allowed) VALUES (?, ?, ?)")
         for (position, entry) in committed.block.entries.enumerated() {
+            let seq = Int64(ChainStore.sequence(height: header.height, position: position))
             try insertEntry.bind([
-                .integer(Int64(ChainStore.sequence(height: header.height, position: position))), .blob(entry.transaction.id.digest.bytes),
+                .integer(seq), .blob(entry.transaction.id.digest.bytes),
                 .integer(Int64(entry.transaction.transaction.kind.rawValue)), .blob(entry.canonicalBytes),
             ])
             try insertEntry.run()
+            if case let .recordAccess(request) = entry.transaction.transaction.body, let outcome = entry.outcome {
+                try insertAccess.bind([.integer(seq), .blob(request.patient.publicKeyBytes), .integer(outcome.isAllowed ? 1 : 0)])
+                try insertAccess.run()
+            }
         }
+    }
+
+    /// The entry at `seq`, decoded, with its block's time.
+    static func entry(seq: UInt64, in db: Database) throws -> (entry: BlockEntry, blockTimeMs: UInt64)? {
+        guard let (bytes, timeMs) = try db.queryOne("""
+            SELECT e.entry, b.time_ms FROM entries e JOIN blocks b ON b.height = (e.seq >> \(ChainStore.positionBits)) WHERE e.seq = ?
+            """, [.integer(Int64(seq))], { ($0.blob(0), UInt64($0.int64(1))) })
+        else { return nil }
+        do {
+            return (try BlockEntry(canonicalBytes: bytes), timeMs)
+        } catch {
+            throw StorageError.corrupt(path: "entries", detail: "entry \(seq) does not decode: \(error)")
+        }
+    }
+
+    /// Sequence numbers of the access entries that name `patient`, oldest first, from `afterSeq` on.
+    static func accessSequences(patient: Identity, afterSeq: UInt64, limit: Int, in db: Database) throws -> [UInt64] {
+        try db.query("SELECT seq FROM accesses WHERE patient = ? AND seq > ? ORDER BY seq LIMIT ?",
+                     [.blob(patient.publicKeyBytes), .integer(Int64(afterSeq)), .integer(Int64(limit))]) { UInt64($0.int64(0)) }
     }
 
     /// Writes `ids` into the id index in id order (so each index page is written once per flush) and

@@ -9,6 +9,17 @@ public struct StoredBlock: Sendable {
     public let hash: SHA256Digest
 }
 
+/// One access to a patient's records, as the chain recorded it.
+public struct AccessLogEntry: Sendable, Equatable {
+    public let height: UInt64
+    public let position: Int
+    public let blockTimeMs: UInt64
+    public let transactionID: TransactionID
+    public let requester: Identity
+    public let request: RecordAccess
+    public let outcome: AccessOutcome
+}
+
 /// The node's ledger database: committed blocks with their certificates, every entry, an index of
 /// transaction ids, and the consent state (grants, enrolments, records) kept current block by block, so
 /// opening a store never replays the chain.
@@ -140,6 +151,46 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         try locked {
             guard let seq = try sequence(of: id) else { return nil }
             return (seq >> Self.positionBits, Int(seq & ((1 << Self.positionBits) - 1)))
+        }
+    }
+
+    /// The committed entry at a position, with its block's time.
+    public func entry(height: UInt64, position: Int) throws(StorageError) -> (entry: BlockEntry, blockTimeMs: UInt64)? {
+        guard height <= head.height, position >= 0, position < 1 << Self.positionBits else { return nil }
+        return try locked { try ChainSchema.entry(seq: Self.sequence(height: height, position: position), in: database) }
+    }
+
+    /// The accesses to `patient`'s records (allowed and denied), oldest first: the accounting of disclosures.
+    /// Pages with `after`, the last entry of the previous page.
+    public func accessLog(patient: Identity, after: (height: UInt64, position: Int)? = nil,
+                          limit: Int = 1_000) throws(StorageError) -> [AccessLogEntry] {
+        precondition(limit > 0, "the page size must be positive")
+        return try locked {
+            let afterSeq = after.map { Self.sequence(height: $0.height, position: $0.position) } ?? 0
+            return try ChainSchema.accessSequences(patient: patient, afterSeq: afterSeq, limit: limit, in: database).map { seq in
+                guard let (entry, timeMs) = try ChainSchema.entry(seq: seq, in: database),
+                    case let .recordAccess(request) = entry.transaction.transaction.body, let outcome = entry.outcome
+                else { throw StorageError.corrupt(path: path, detail: "access index names entry \(seq), which is not an access") }
+                return AccessLogEntry(height: seq >> Self.positionBits, position: Int(seq & ((1 << Self.positionBits) - 1)),
+                                      blockTimeMs: timeMs, transactionID: entry.transaction.id,
+                                      requester: entry.transaction.transaction.signer, request: request, outcome: outcome)
+            }
+        }
+    }
+
+    /// Marks a signed API request as used; false when it was used before. Requests expire from the table
+    /// after `expiresAtMs` (when their creation time is outside the acceptance window, so they could not be
+    /// accepted again anyway).
+    public func consumeRequest(_ id: SHA256Digest, expiresAtMs: UInt64, nowMs: UInt64) throws(StorageError) -> Bool {
+        try locked {
+            try database.write { db in
+                try db.run("DELETE FROM used_requests WHERE expires_ms < ?", [.integer(Int64(clamping: nowMs))])
+                guard try db.queryOne("SELECT 1 FROM used_requests WHERE id = ?", [.blob(id.bytes)], { _ in true }) == nil else {
+                    return false
+                }
+                try db.run("INSERT INTO used_requests (id, expires_ms) VALUES (?, ?)", [.blob(id.bytes), .integer(Int64(clamping: expiresAtMs))])
+                return true
+            }
         }
     }
 

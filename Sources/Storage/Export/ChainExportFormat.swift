@@ -23,6 +23,15 @@ public enum ChainExportFormat {
         return encoder.bytes
     }
 
+    /// One block record: u32 length, then the committed block's bytes.
+    static func record(_ blockBytes: [UInt8]) -> [UInt8] {
+        precondition(!blockBytes.isEmpty && blockBytes.count <= maxBlockBytes, "block record size out of range")
+        var encoder = CanonicalEncoder(capacity: 4 + blockBytes.count)
+        encoder.u32(UInt32(blockBytes.count))
+        encoder.fixed(blockBytes)
+        return encoder.bytes
+    }
+
     static func trailer(blockCount: UInt64, entryCount: UInt64, headHash: SHA256Digest) -> [UInt8] {
         var encoder = CanonicalEncoder()
         encoder.u32(0)

@@ -35,11 +35,7 @@ public final class ExportWriter {
     /// Appends one committed block, given as its canonical bytes with its entry count and hash.
     public func append(blockBytes: [UInt8], entryCount: Int, hash: SHA256Digest) throws(StorageError) {
         precondition(!finished, "append after finish")
-        precondition(!blockBytes.isEmpty && blockBytes.count <= ChainExportFormat.maxBlockBytes, "block record size out of range")
-        var encoder = CanonicalEncoder(capacity: 4)
-        encoder.u32(UInt32(blockBytes.count))
-        buffer += encoder.bytes
-        buffer += blockBytes
+        buffer += ChainExportFormat.record(blockBytes)
         blockCount += 1
         self.entryCount += UInt64(entryCount)
         headHash = hash
@@ -80,21 +76,52 @@ public final class ExportWriter {
 }
 
 extension ChainStore {
-    /// Exports blocks 1 through the head (or `upTo`) to `path`. `progress` is called with each height written.
+    /// Exports blocks 1 through the head (or `upTo`) to the file at `path`.
     @discardableResult
-    public func export(to path: String, upTo lastHeight: UInt64? = nil,
-                       progress: ((UInt64) -> Void)? = nil) throws(StorageError) -> ExportSummary {
-        let end = min(lastHeight ?? headHeight, headHeight)
+    public func export(to path: String, upTo lastHeight: UInt64? = nil) throws(StorageError) -> ExportSummary {
         let writer = try ExportWriter(path: path, genesis: genesis)
+        do {
+            try forEachStoredBlock(upTo: lastHeight) { stored in
+                try writer.append(blockBytes: stored.bytes, entryCount: stored.entryCount, hash: stored.hash)
+            }
+        } catch {
+            throw .wrap(error)
+        }
+        return try writer.finish()
+    }
+
+    /// Streams an export of blocks 1 through the head (or `upTo`) into `sink`, in pieces of about 1 MiB,
+    /// holding one block at a time. The head is fixed when the call starts.
+    @discardableResult
+    public func streamExport(upTo lastHeight: UInt64? = nil, into sink: ([UInt8]) throws -> Void) throws -> ExportSummary {
+        var buffer = ChainExportFormat.header(for: genesis)
+        var blockCount: UInt64 = 0
+        var entryCount: UInt64 = 0
+        var headHash = genesis.hash
+        try forEachStoredBlock(upTo: lastHeight) { stored in
+            buffer += ChainExportFormat.record(stored.bytes)
+            blockCount += 1
+            entryCount += UInt64(stored.entryCount)
+            headHash = stored.hash
+            if buffer.count >= 1 << 20 {
+                try sink(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        buffer += ChainExportFormat.trailer(blockCount: blockCount, entryCount: entryCount, headHash: headHash)
+        try sink(buffer)
+        return ExportSummary(blockCount: blockCount, entryCount: entryCount, headHash: headHash)
+    }
+
+    private func forEachStoredBlock(upTo lastHeight: UInt64?, _ body: (StoredBlock) throws -> Void) throws {
+        let end = min(lastHeight ?? headHeight, headHeight)
         var height: UInt64 = 1
         while height <= end {
             guard let stored = try storedBlock(at: height) else {
-                throw .corrupt(path: self.path, detail: "block \(height) is missing")
+                throw StorageError.corrupt(path: path, detail: "block \(height) is missing below the head")
             }
-            try writer.append(blockBytes: stored.bytes, entryCount: stored.entryCount, hash: stored.hash)
-            progress?(height)
+            try body(stored)
             height += 1
         }
-        return try writer.finish()
     }
 }

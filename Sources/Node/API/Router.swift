@@ -1,0 +1,268 @@
+import Foundation
+import Ledger
+import Storage
+import Transport
+
+/// The HTTP API (docs/API.md, docs/openapi.json): maps requests to `NodeService` calls and results to JSON.
+/// Errors are RFC 9457 problem details whose texts name rules and ids, never record content or a request body.
+final class Router: Sendable {
+    let service: NodeService
+    /// How long a request may wait for its block when it asks to (`wait=true`).
+    static let defaultWaitMs = 10_000
+    static let maxWaitMs = 30_000
+
+    /// Every route: method, path pattern (`{name}` matches one segment), handler. The OpenAPI document
+    /// lists exactly these (checked by a test).
+    static let routes: [(method: String, pattern: String)] = [
+        ("GET", "/health"), ("GET", "/metrics"),
+        ("GET", "/v1/chain/head"), ("GET", "/v1/chain/genesis"), ("GET", "/v1/chain/export"), ("GET", "/v1/blocks/{height}"),
+        ("POST", "/v1/transactions"), ("GET", "/v1/transactions/{id}"),
+        ("POST", "/v1/records"), ("GET", "/v1/records/{id}"), ("POST", "/v1/access"),
+        ("GET", "/v1/patients/{patient}/consents"), ("GET", "/v1/patients/{patient}/accesses"),
+    ]
+
+    init(service: NodeService) { self.service = service }
+
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let response = route(request)
+        service.metrics.increment("healthledger_http_requests_total", labels: "status=\"\(response.status / 100)xx\"")
+        return response
+    }
+
+    private func route(_ request: HTTPRequest) -> HTTPResponse {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard let match = Self.routes.first(where: { Self.matches($0.pattern, segments) }) else {
+            return .problem(404, title: "Not found", detail: "no route \(request.path); see docs/API.md", extra: ["code": "not-found"])
+        }
+        guard match.method == request.method else {
+            var response = HTTPResponse.problem(405, title: "Method not allowed", detail: "\(request.path) takes \(match.method)",
+                                                extra: ["code": "method-not-allowed"])
+            response.headers.append((name: "allow", value: match.method))
+            return response
+        }
+        let parameters = Self.parameters(match.pattern, segments)
+        do {
+            return try dispatch(match.pattern, request, parameters)
+        } catch let problem as Problem {
+            return problem.response
+        } catch {
+            service.log.error("http.internal", ["route": match.pattern, "error": String(describing: error)])
+            return .problem(500, title: "Internal error", detail: "the node could not complete the request; see its log", extra: ["code": "internal"])
+        }
+    }
+
+    private func dispatch(_ pattern: String, _ request: HTTPRequest, _ parameters: [String: String]) throws -> HTTPResponse {
+        switch pattern {
+        case "/health": return health()
+        case "/metrics": return .text(200, service.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case "/v1/chain/head": return .json(200, LedgerJSON.encode(head()))
+        case "/v1/chain/genesis": return .json(200, service.genesis.jsonBytes)
+        case "/v1/chain/export": return export()
+        case "/v1/blocks/{height}": return try block(parameters["height"]!, binary: request.query["format"] == "binary")
+        case "/v1/transactions": return try submit(request)
+        case "/v1/transactions/{id}": return try transactionStatus(parameters["id"]!)
+        case "/v1/records": return try storeRecord(request)
+        case "/v1/records/{id}": return try recordInfo(parameters["id"]!)
+        case "/v1/access": return try access(request)
+        case "/v1/patients/{patient}/consents": return try consents(parameters["patient"]!)
+        case "/v1/patients/{patient}/accesses": return try accesses(parameters["patient"]!, request.query)
+        default: preconditionFailure("route \(pattern) has no handler")
+        }
+    }
+
+    // MARK: Chain
+
+    private func head() -> [String: Any] {
+        let store = service.store
+        return ["chainId": service.genesis.chainID.value, "genesisHash": service.genesis.hash.hex, "height": store.headHeight,
+                "hash": store.headHash.hex, "time": LedgerJSON.time(store.headTimeMs), "timeMs": store.headTimeMs,
+                "organisation": service.organisation.value, "node": service.identity.text]
+    }
+
+    private func health() -> HTTPResponse {
+        var object = head()
+        object["status"] = "ok"
+        object["mempool"] = service.mempool.count
+        return .json(200, LedgerJSON.encode(object))
+    }
+
+    private func export() -> HTTPResponse {
+        let store = service.store
+        let height = store.headHeight
+        return HTTPResponse(status: 200, headers: [
+            (name: "content-type", value: "application/octet-stream"),
+            (name: "content-disposition", value: "attachment; filename=\"\(service.genesis.chainID.value)-\(height).hlx\""),
+        ], body: .stream { writer in try store.streamExport(upTo: height) { try writer.write($0) } })
+    }
+
+    private func block(_ heightText: String, binary: Bool) throws -> HTTPResponse {
+        guard let height = UInt64(heightText), height >= 1 else { throw Problem.badRequest("block height must be a whole number >= 1") }
+        guard let stored = try service.store.storedBlock(at: height) else {
+            throw Problem(404, "Not found", "no block at height \(height) (head is \(service.store.headHeight))", code: "no-such-block")
+        }
+        if binary { return HTTPResponse(status: 200, headers: [(name: "content-type", value: "application/octet-stream")], body: .bytes(stored.bytes)) }
+        return .json(200, LedgerJSON.encode(LedgerJSON.block(try CommittedBlock(canonicalBytes: stored.bytes))))
+    }
+
+    // MARK: Transactions
+
+    private func submit(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try JSONBody(request, allowed: ["transaction"])
+        let bytes = try body.hex("transaction")
+        let transaction: SignedTransaction
+        do {
+            transaction = try service.admit(encoded: bytes)
+        } catch {
+            throw Problem(admission: error)
+        }
+        let waitMs = try Self.waitMs(request.query)
+        let status = waitMs > 0 ? try service.waitForCommit(transaction.id, timeoutMs: waitMs) : .pending
+        return try statusResponse(transaction.id, status)
+    }
+
+    private func transactionStatus(_ idText: String) throws -> HTTPResponse {
+        guard let id = TransactionID(hex: idText) else { throw Problem.badRequest("a transaction id is 64 hex characters") }
+        let status = try service.status(of: id)
+        if status == .unknown { throw Problem(404, "Not found", "no transaction \(id.hex) is known to this node", code: "no-such-transaction") }
+        return try statusResponse(id, status)
+    }
+
+    private func statusResponse(_ id: TransactionID, _ status: TransactionStatus) throws -> HTTPResponse {
+        var object: [String: Any] = ["id": id.hex]
+        switch status {
+        case .pending, .unknown:
+            object["status"] = "pending"
+            return .json(202, LedgerJSON.encode(object))
+        case let .refused(rejection):
+            throw Problem(422, "Refused in block", "the transaction could not be committed: \(rejection)", code: "refused")
+        case let .committed(height, position):
+            object["status"] = "committed"
+            object["height"] = height
+            object["position"] = position
+            if let (entry, _) = try service.store.entry(height: height, position: position) {
+                object["kind"] = entry.transaction.transaction.kind.description
+                object["outcome"] = entry.outcome.map(LedgerJSON.outcome)
+            }
+            return .json(200, LedgerJSON.encode(object))
+        }
+    }
+
+    static func waitMs(_ query: [String: String]) throws -> Int {
+        switch query["wait"] {
+        case nil, "false", "0": return 0
+        case "true": return defaultWaitMs
+        case let text?:
+            guard let ms = Int(text), (0...maxWaitMs).contains(ms) else {
+                throw Problem.badRequest("wait is true, false, or milliseconds up to \(maxWaitMs)")
+            }
+            return ms
+        }
+    }
+
+    // MARK: Records
+
+    private func storeRecord(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let submissionHex = request.header("healthledger-submission"), let submission = Hex.decode(submissionHex) else {
+            throw Problem.badRequest("send the author's signed submission as hex in the HealthLedger-Submission header")
+        }
+        let waitMs = max(try Self.waitMs(request.query), 1_000)
+        let stored: StoredRecord
+        do {
+            stored = try service.storeRecord(submission: submission, resource: request.body, waitMs: waitMs)
+        } catch {
+            throw Problem(gateway: error)
+        }
+        var object: [String: Any] = ["recordId": stored.receipt.record.hex, "type": stored.receipt.type.value,
+                                     "patient": stored.receipt.patient.text, "commitment": stored.receipt.commitment.hex,
+                                     "transaction": stored.transaction.hex]
+        switch stored.status {
+        case let .committed(height, _):
+            object["status"] = "committed"
+            object["height"] = height
+            return .json(201, LedgerJSON.encode(object))
+        case let .refused(rejection):
+            throw Problem(422, "Refused in block", "the record could not be registered: \(rejection)", code: "refused")
+        case .pending, .unknown:
+            object["status"] = "pending"
+            return .json(202, LedgerJSON.encode(object))
+        }
+    }
+
+    private func recordInfo(_ idText: String) throws -> HTTPResponse {
+        guard let id = RecordID(hex: idText) else { throw Problem.badRequest("a record id is 32 hex characters") }
+        guard let record = try service.store.record(id) else {
+            throw Problem(404, "Not found", "no record \(id.hex) is registered on this chain", code: "no-such-record")
+        }
+        return .json(200, LedgerJSON.encode(LedgerJSON.record(record)))
+    }
+
+    private func access(_ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try JSONBody(request, allowed: ["transaction"])
+        let bytes = try body.hex("transaction")
+        let waitMs = max(try Self.waitMs(request.query), Self.defaultWaitMs)
+        let release: AccessRelease
+        do {
+            release = try service.access(encoded: bytes, waitMs: waitMs)
+        } catch {
+            throw Problem(gateway: error)
+        }
+        var records: [[String: Any]] = []
+        for record in release.records {
+            guard let resource = try? JSONSerialization.jsonObject(with: Data(record.resource)) else {
+                throw Problem(500, "Internal error", "a stored record is not JSON", code: "internal")
+            }
+            records.append(["id": record.id.hex, "type": record.type.value, "resource": resource, "salt": Hex.encode(record.salt)])
+        }
+        var object: [String: Any] = ["transaction": release.transaction.hex, "height": release.height, "position": release.position,
+                                     "decision": "allowed", "records": records]
+        object["grant"] = release.grant?.hex
+        return .json(200, LedgerJSON.encode(object))
+    }
+
+    // MARK: Patients
+
+    private func patient(_ text: String) throws -> Identity {
+        guard let identity = Identity(text: text) else { throw Problem.badRequest("a patient is an identity: hlk1 and 58 more characters") }
+        return identity
+    }
+
+    private func consents(_ patientText: String) throws -> HTTPResponse {
+        let patient = try patient(patientText)
+        let now = service.store.headTimeMs
+        let grants = try service.store.grants(ofPatient: patient).map { LedgerJSON.grant($0, nowMs: now) }
+        return .json(200, LedgerJSON.encode(["patient": patient.text, "asOfHeight": service.store.headHeight, "grants": grants]))
+    }
+
+    private func accesses(_ patientText: String, _ query: [String: String]) throws -> HTTPResponse {
+        let patient = try patient(patientText)
+        let limit = Int(query["limit"] ?? "1000") ?? 0
+        guard (1...10_000).contains(limit) else { throw Problem.badRequest("limit is a number from 1 to 10000") }
+        var after: (height: UInt64, position: Int)?
+        if let cursor = query["after"] {
+            let parts = cursor.split(separator: ".")
+            guard parts.count == 2, let height = UInt64(parts[0]), let position = Int(parts[1]) else {
+                throw Problem.badRequest("after is HEIGHT.POSITION of the last entry of the previous page")
+            }
+            after = (height, position)
+        }
+        let entries = try service.store.accessLog(patient: patient, after: after, limit: limit)
+        var object: [String: Any] = ["patient": patient.text, "accesses": entries.map(LedgerJSON.access)]
+        if entries.count == limit, let last = entries.last { object["next"] = "\(last.height).\(last.position)" }
+        return .json(200, LedgerJSON.encode(object))
+    }
+
+    // MARK: Matching
+
+    private static func matches(_ pattern: String, _ segments: [String]) -> Bool {
+        let parts = pattern.split(separator: "/").map(String.init)
+        return parts.count == segments.count && zip(parts, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+    }
+
+    private static func parameters(_ pattern: String, _ segments: [String]) -> [String: String] {
+        var result: [String: String] = [:]
+        for (part, segment) in zip(pattern.split(separator: "/"), segments) where part.hasPrefix("{") {
+            result[String(part.dropFirst().dropLast())] = segment
+        }
+        return result
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Ledger
+import Storage
+
+/// Cuts blocks from the mempool when this node alone certifies them (a one-validator consortium, or a
+/// validator holding more than 2/3 of the voting power). A block is cut when `blockMaxEntries` transactions
+/// wait or `blockIntervalMs` after the first one arrived; it is durable before any waiter is woken, so
+/// nothing in it is acknowledged before it is on disk. Multi-validator consensus replaces this (issue 4).
+final class BlockProducer: @unchecked Sendable {
+    private let service: NodeService
+    private let validatorIndex: UInt16
+    private let lock = NSLock()
+    private var running = false
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(service: NodeService) throws(NodeError) {
+        let genesis = service.genesis
+        guard let index = genesis.validatorIndex(of: service.identity) else {
+            throw .configuration("this node's key (\(service.identity.text)) is not a validator in the genesis; start it with the key the genesis names")
+        }
+        let power = genesis.validators[index].power
+        guard power * 3 > genesis.totalVotingPower * 2 else {
+            throw .configuration("this node holds \(power) of \(genesis.totalVotingPower) voting power; "
+                + "certifying blocks with several validators needs consensus, which this version does not have yet")
+        }
+        self.service = service
+        validatorIndex = UInt16(index)
+    }
+
+    func start() {
+        lock.withLock { running = true }
+        let thread = Thread { [self] in
+            while lock.withLock({ running }) { produceOnce() }
+            finished.signal()
+        }
+        thread.name = "healthledger-block-producer"
+        self.thread = thread
+        thread.start()
+    }
+
+    func stop() {
+        let wasRunning = lock.withLock { () -> Bool in
+            defer { running = false }
+            return running
+        }
+        guard wasRunning else { return }
+        service.mempool.wakeAll()
+        finished.wait()
+    }
+
+    private func produceOnce() {
+        guard service.mempool.waitForTransactions(timeoutMs: 500) else { return }
+        let consensus = service.genesis.consensus
+        // Give the block a moment to fill, unless it is already full.
+        if service.mempool.count < Int(consensus.blockMaxEntries) {
+            Thread.sleep(forTimeInterval: Double(consensus.blockIntervalMs) / 1000)
+        }
+        do {
+            try commitNextBlock(candidates: service.mempool.peek(Int(consensus.blockMaxEntries)))
+        } catch {
+            service.log.error("block.failed", ["error": String(describing: error)])
+            Thread.sleep(forTimeInterval: 1)
+        }
+    }
+
+    private func commitNextBlock(candidates: [SignedTransaction]) throws {
+        let started = DispatchTime.now()
+        let store = service.store
+        let height = store.headHeight + 1
+        let blockTimeMs = max(service.clock.nowMs(), store.headTimeMs + 1)
+        let proposal = try service.executor.propose(candidates, height: height, blockTimeMs: blockTimeMs, state: store)
+        let refused = proposal.rejected.map { ($0.0.id, $0.1) }
+        if !proposal.entries.isEmpty {
+            let committed = certify(entries: proposal.entries, height: height, timeMs: blockTimeMs, previousHash: store.headHash)
+            try store.append(committed, changes: proposal.changes)
+            record(committed, seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+        }
+        service.mempool.remove(Set(proposal.entries.map(\.transaction.id) + refused.map(\.0)))
+        for (id, reason) in refused {
+            service.log.info("transaction.refused_in_block", ["id": id.hex, "reason": String(describing: reason)])
+        }
+        service.tracker.blockFinished(refused: refused)
+        service.metrics.set("healthledger_mempool_transactions", Double(service.mempool.count))
+    }
+
+    private func certify(entries: [BlockEntry], height: UInt64, timeMs: UInt64, previousHash: SHA256Digest) -> CommittedBlock {
+        let genesis = service.genesis
+        let header = BlockHeader(
+            chainID: genesis.chainID, height: height, timeMs: timeMs, previousHash: previousHash,
+            entriesRoot: MerkleTree.root(leafHashes: entries.map { MerkleTree.leafHash($0.canonicalBytes) }),
+            entryCount: UInt32(entries.count), proposer: service.identity, validatorSetHash: genesis.validatorSetHash)
+        let vote = Vote(chainID: genesis.chainID, type: .precommit, height: height, round: 0, blockHash: header.hash)
+        let signature = CommitCertificate.Signature(validatorIndex: validatorIndex, signature: service.nodeKey.signature(for: vote.canonicalBytes))
+        let certificate = CommitCertificate(height: height, round: 0, blockHash: header.hash, signatures: [signature])
+        return CommittedBlock(block: Block(header: header, entries: entries), certificate: certificate)
+    }
+
+    private func record(_ committed: CommittedBlock, seconds: Double) {
+        let metrics = service.metrics
+        let entries = committed.block.entries
+        metrics.increment("healthledger_blocks_committed_total")
+        metrics.increment("healthledger_transactions_committed_total", by: Double(entries.count))
+        for outcome in entries.compactMap(\.outcome) {
+            metrics.increment("healthledger_accesses_total", labels: "decision=\"\(outcome.isAllowed ? "allowed" : "denied")\"")
+        }
+        metrics.set("healthledger_chain_height", Double(committed.height))
+        metrics.set("healthledger_block_commit_seconds_last", seconds)
+        service.log.info("block.committed", ["height": committed.height, "entries": entries.count, "hash": committed.block.header.hash.hex])
+    }
+}

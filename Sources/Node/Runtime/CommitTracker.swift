@@ -1,0 +1,66 @@
+import Foundation
+import Ledger
+
+/// What became of a submitted transaction.
+public enum TransactionStatus: Equatable, Sendable {
+    case pending
+    case committed(height: UInt64, position: Int)
+    /// Left out of a block because it could no longer commit (for example it expired while waiting).
+    case refused(TransactionRejection)
+    case unknown
+}
+
+/// Lets request threads wait for their transaction's block. The block producer reports each block; waiters
+/// wake and look up their transaction. Recent refusals are remembered (bounded) so a waiter can say why.
+final class CommitTracker: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var refusals: [TransactionID: TransactionRejection] = [:]
+    private var refusalOrder: [TransactionID] = []
+    private var generation: UInt64 = 0
+    private static let maxRemembered = 100_000
+
+    /// Called by the block producer after each block is durable.
+    func blockFinished(refused: [(TransactionID, TransactionRejection)]) {
+        condition.withLock {
+            for (id, reason) in refused {
+                refusals[id] = reason
+                refusalOrder.append(id)
+            }
+            if refusalOrder.count > Self.maxRemembered {
+                let excess = refusalOrder.count - Self.maxRemembered
+                for id in refusalOrder.prefix(excess) { refusals[id] = nil }
+                refusalOrder.removeFirst(excess)
+            }
+            generation &+= 1
+            condition.broadcast()
+        }
+    }
+
+    func refusal(of id: TransactionID) -> TransactionRejection? { condition.withLock { refusals[id] } }
+
+    /// Calls `status` after every block until it is no longer pending or `timeoutMs` passes.
+    func wait(timeoutMs: Int, status: () throws -> TransactionStatus) rethrows -> TransactionStatus {
+        let deadline = Date(timeIntervalSinceNow: Double(timeoutMs) / 1000)
+        var seen = condition.withLock { generation }
+        while true {
+            let current = try status()
+            guard current == .pending else { return current }
+            let advanced = condition.withLock { () -> Bool in
+                while generation == seen {
+                    if !condition.wait(until: deadline) { return false }
+                }
+                seen = generation
+                return true
+            }
+            if !advanced { return try status() }
+        }
+    }
+
+    /// Wakes every waiter (at shutdown).
+    func wakeAll() {
+        condition.withLock {
+            generation &+= 1
+            condition.broadcast()
+        }
+    }
+}

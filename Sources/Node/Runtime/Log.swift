@@ -1,0 +1,41 @@
+import Foundation
+import Ledger
+
+/// Structured logs: one JSON object per line on standard error, e.g.
+/// `{"ts":"2026-11-24T10:00:00.000Z","level":"info","event":"block.committed","height":12,"entries":3}`.
+///
+/// Fields are chosen by the code, never copied from requests: no record content, key material or request
+/// body can reach a log line.
+public final class Log: @unchecked Sendable {
+    public enum Level: String, Sendable { case debug, info, warning, error }
+
+    private let lock = NSLock()
+    private let clock: any Clock
+    private let write: @Sendable (String) -> Void
+
+    /// Logs to standard error.
+    public init(clock: any Clock = SystemClock()) {
+        self.clock = clock
+        write = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    }
+
+    /// Logs through `write` (for tests).
+    public init(clock: any Clock, write: @escaping @Sendable (String) -> Void) {
+        self.clock = clock
+        self.write = write
+    }
+
+    public func info(_ event: String, _ fields: [String: any Sendable] = [:]) { emit(.info, event, fields) }
+    public func warning(_ event: String, _ fields: [String: any Sendable] = [:]) { emit(.warning, event, fields) }
+    public func error(_ event: String, _ fields: [String: any Sendable] = [:]) { emit(.error, event, fields) }
+
+    private func emit(_ level: Level, _ event: String, _ fields: [String: any Sendable]) {
+        var object: [String: Any] = fields
+        object["ts"] = Timestamp.format(clock.nowMs())
+        object["level"] = level.rawValue
+        object["event"] = event
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        let line = String(decoding: data, as: UTF8.self)
+        lock.withLock { write(line) }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// Counters and gauges, served at `/metrics` in the Prometheus text format (version 0.0.4).
+public final class Metrics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counters: [String: Double] = [:]
+    private var gauges: [String: Double] = [:]
+    private static let help: [String: (type: String, help: String)] = [
+        "healthledger_transactions_admitted_total": ("counter", "Transactions admitted to the mempool."),
+        "healthledger_transactions_refused_total": ("counter", "Transactions refused at admission, by reason."),
+        "healthledger_transactions_committed_total": ("counter", "Transactions committed in blocks."),
+        "healthledger_blocks_committed_total": ("counter", "Blocks committed."),
+        "healthledger_accesses_total": ("counter", "Record accesses committed, by decision."),
+        "healthledger_records_stored_total": ("counter", "Records sealed in the vault and registered on chain."),
+        "healthledger_http_requests_total": ("counter", "HTTP requests answered, by status class."),
+        "healthledger_chain_height": ("gauge", "Height of the last committed block."),
+        "healthledger_mempool_transactions": ("gauge", "Transactions waiting in the mempool."),
+        "healthledger_block_commit_seconds_last": ("gauge", "Time the last block took to build and make durable."),
+    ]
+
+    public init() {}
+
+    /// Adds `value` to a counter; `labels` like `reason="expired"`.
+    public func increment(_ name: String, labels: String = "", by value: Double = 1) {
+        lock.withLock { counters[key(name, labels), default: 0] += value }
+    }
+
+    public func set(_ name: String, _ value: Double) {
+        lock.withLock { gauges[name] = value }
+    }
+
+    public func value(_ name: String, labels: String = "") -> Double {
+        lock.withLock { counters[key(name, labels)] ?? gauges[name] ?? 0 }
+    }
+
+    private func key(_ name: String, _ labels: String) -> String { labels.isEmpty ? name : "\(name){\(labels)}" }
+
+    /// The exposition text.
+    public func render() -> String {
+        let (counters, gauges) = lock.withLock { (self.counters, self.gauges) }
+        var lines: [String] = []
+        var described: Set<String> = []
+        for (key, value) in (counters.merging(gauges) { first, _ in first }).sorted(by: { $0.key < $1.key }) {
+            let name = String(key.prefix { $0 != "{" })
+            if described.insert(name).inserted, let help = Self.help[name] {
+                lines.append("# HELP \(name) \(help.help)")
+                lines.append("# TYPE \(name) \(help.type)")
+            }
+            lines.append("\(key) \(value == value.rounded() ? String(Int64(value)) : String(value))")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

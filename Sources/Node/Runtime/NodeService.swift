@@ -1,0 +1,138 @@
+import Foundation
+import Ledger
+import Storage
+
+/// Why a transaction was not admitted. Safe to print; names no content.
+public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible {
+    case malformed(DecodingError)
+    case badSignature
+    case refused(TransactionRejection)
+    case alreadyPending
+    case busy
+    case stateUnavailable(String)
+
+    public var description: String {
+        switch self {
+        case let .malformed(error): return "the transaction does not decode: \(error)"
+        case .badSignature: return "the signature does not verify: sign with the signer's key over the exact payload"
+        case let .refused(rejection): return "refused: \(rejection)"
+        case .alreadyPending: return "this transaction is already waiting to be committed"
+        case .busy: return "the node is busy (mempool full): retry in a moment"
+        case let .stateUnavailable(detail): return "the node cannot read its state: \(detail)"
+        }
+    }
+}
+
+/// The node's operations, independent of HTTP: admit transactions, wait for their blocks, store records and
+/// release them through the access gateway (DESIGN section 6: nothing is released before the access event
+/// naming it is committed, and denied attempts are committed too).
+public final class NodeService: @unchecked Sendable {
+    public let genesis: Genesis
+    public let store: ChainStore
+    public let vault: RecordVault
+    public let mempool: Mempool
+    public let metrics: Metrics
+    public let log: Log
+    public let clock: any Clock
+    public let identity: Identity
+    /// The organisation this node is a custodian for.
+    public let organisation: OrganisationID
+    let nodeKey: Ed25519.PrivateKey
+    let executor: BlockExecutor
+    let tracker = CommitTracker()
+
+    public init(genesis: Genesis, store: ChainStore, vault: RecordVault, nodeKey: Ed25519.PrivateKey, mempoolCapacity: Int,
+                clock: any Clock, log: Log, metrics: Metrics) throws(NodeError) {
+        let identity = Identity(publicKey: nodeKey.publicKey)
+        guard let validator = genesis.validators.first(where: { $0.key == identity }) else {
+            throw .configuration("this node's key (\(identity.text)) is not a validator in the genesis")
+        }
+        self.genesis = genesis
+        self.store = store
+        self.vault = vault
+        self.nodeKey = nodeKey
+        self.identity = identity
+        organisation = validator.organisation
+        mempool = Mempool(capacity: mempoolCapacity)
+        self.clock = clock
+        self.log = log
+        self.metrics = metrics
+        executor = BlockExecutor(genesis: genesis)
+    }
+
+    // MARK: Transactions
+
+    /// Decodes, verifies and admits a signed transaction. The signature is checked here, once.
+    public func admit(encoded bytes: [UInt8]) throws(AdmissionError) -> SignedTransaction {
+        guard bytes.count <= Transaction.maxEncodedBytes else {
+            throw .malformed(.tooLarge(field: "transaction", limit: Transaction.maxEncodedBytes, actual: bytes.count))
+        }
+        let transaction: SignedTransaction
+        do {
+            transaction = try SignedTransaction(canonicalBytes: bytes)
+        } catch {
+            throw .malformed(error)
+        }
+        try admit(transaction)
+        return transaction
+    }
+
+    public func admit(_ transaction: SignedTransaction) throws(AdmissionError) {
+        guard transaction.hasValidSignature else { throw refuse(.badSignature, reason: "bad_signature") }
+        do {
+            try executor.check(transaction, nowMs: clock.nowMs(), state: store, nextHeight: store.headHeight + 1)
+        } catch let rejection as TransactionRejection {
+            throw refuse(.refused(rejection), reason: "rule")
+        } catch {
+            throw refuse(.stateUnavailable(String(describing: error)), reason: "state")
+        }
+        switch mempool.add(transaction) {
+        case .admitted:
+            metrics.increment("healthledger_transactions_admitted_total")
+            metrics.set("healthledger_mempool_transactions", Double(mempool.count))
+        case .duplicate: throw refuse(.alreadyPending, reason: "duplicate")
+        case .full: throw refuse(.busy, reason: "busy")
+        }
+    }
+
+    private func refuse(_ error: AdmissionError, reason: String) -> AdmissionError {
+        metrics.increment("healthledger_transactions_refused_total", labels: "reason=\"\(reason)\"")
+        return error
+    }
+
+    /// Where a transaction stands now.
+    public func status(of id: TransactionID) throws(NodeError) -> TransactionStatus {
+        do {
+            if let location = try store.location(of: id) { return .committed(height: location.height, position: location.position) }
+        } catch {
+            throw .storage(error)
+        }
+        if let refusal = tracker.refusal(of: id) { return .refused(refusal) }
+        return mempool.contains(id) ? .pending : .unknown
+    }
+
+    /// Waits up to `timeoutMs` for the transaction to be committed or refused.
+    public func waitForCommit(_ id: TransactionID, timeoutMs: Int) throws(NodeError) -> TransactionStatus {
+        do {
+            return try tracker.wait(timeoutMs: timeoutMs) { try status(of: id) }
+        } catch let error as NodeError {
+            throw error
+        } catch {
+            throw .configuration(String(describing: error))
+        }
+    }
+
+    /// The committed entry of a transaction, when committed.
+    public func committedEntry(_ id: TransactionID) throws(NodeError) -> (entry: BlockEntry, height: UInt64, position: Int, blockTimeMs: UInt64)? {
+        guard case let .committed(height, position) = try status(of: id) else { return nil }
+        do {
+            guard let (entry, timeMs) = try store.entry(height: height, position: position) else { return nil }
+            return (entry, height, position, timeMs)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// Wakes every waiter; used at shutdown.
+    func wakeWaiters() { tracker.wakeAll() }
+}
