@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+import Ledger
+import Node
+import Storage
+import TestSupport
+
+/// The users' jobs against a real node over real HTTP: a hospital enrols a clinician, a record is stored,
+/// a patient grants and revokes, the clinician reads, the patient sees who accessed what, an auditor
+/// verifies the export. Every release happens only after the committed access event allows it.
+@Suite(.serialized) struct NodeWorkflowTests {
+    @Test func theWholeStory() throws {
+        let node = try TestNode()
+        let patientKey = Ed25519.PrivateKey()
+        let patient = identity(patientKey)
+        let doctor = Ed25519.PrivateKey()
+        try node.enrol(doctor)
+        let record = try node.storeObservation(about: patient, by: doctor, note: "MARKER-do-not-leak-41b7")
+
+        // No grant yet: denied, and the denial is committed.
+        #expect(throws: ClientError.self) { try node.client.access(node.readRequest(record, of: patient, by: doctor)) }
+        let grant = try node.grant(from: patientKey, to: .practitioner(identity(doctor)))
+        let released = try node.client.access(node.readRequest(record, of: patient, by: doctor))
+        #expect(released["decision"] as? String == "allowed")
+        #expect(released["grant"] as? String == grant.hex)
+        let records = try #require(released["records"] as? [[String: Any]])
+        #expect(records.count == 1 && records[0]["id"] as? String == record.hex)
+        let resource = try #require(records[0]["resource"] as? [String: Any])
+        #expect((resource["subject"] as? [String: Any]) != nil, "the vault filled in the patient")
+
+        // Revocation takes effect on the next read.
+        try node.commit(.revokeConsent(RevokeConsent(grant: grant)), by: patientKey)
+        do {
+            _ = try node.client.access(node.readRequest(record, of: patient, by: doctor))
+            Issue.record("read after revocation was allowed")
+        } catch let error {
+            #expect(error.code == "access-denied")
+            guard case let .problem(status, _, _, _, members) = error else { return }
+            #expect(status == 403 && members["reason"] == "grantRevoked")
+        }
+
+        // The patient's accounting of disclosures lists all three attempts, in order.
+        let log = try node.client.accesses(of: patient)
+        let decisions = (log["accesses"] as? [[String: Any]] ?? []).map { $0["decision"] as? String ?? "?" }
+        #expect(decisions == ["denied", "allowed", "denied"])
+        let consents = try #require(try node.client.consents(of: patient)["grants"] as? [[String: Any]])
+        #expect(consents.count == 1 && consents[0]["status"] as? String == "revoked")
+
+        // The auditor's export verifies, and nothing of the record is in the ledger database or the logs.
+        let exportPath = node.directory + "/export.hlx"
+        _ = try node.client.export(to: exportPath)
+        let report = try ChainAudit.verify(exportAt: exportPath, genesis: node.runtime.service.genesis)
+        #expect(report.valid && report.height == node.runtime.service.store.headHeight)
+        let marker = Array("MARKER-do-not-leak-41b7".utf8)
+        for name in try FileManager.default.contentsOfDirectory(atPath: node.directory) where name.hasPrefix("ledger.sqlite") || name.hasPrefix("vault.sqlite") {
+            #expect(![UInt8](try Data(contentsOf: URL(fileURLWithPath: node.directory + "/" + name))).contains(marker), "\(name) holds record content")
+        }
+        #expect(!node.logLines.all.contains { $0.contains("MARKER-do-not-leak") })
+    }
+
+    @Test func aReplayedOrForeignRequestIsRefused() throws {
+        let node = try TestNode()
+        let patientKey = Ed25519.PrivateKey()
+        let doctor = Ed25519.PrivateKey()
+        try node.enrol(doctor)
+        let record = try node.storeObservation(about: identity(patientKey), by: patientKey)
+        _ = try node.grant(from: patientKey, to: .practitioner(identity(doctor)))
+        let request = node.readRequest(record, of: identity(patientKey), by: doctor)
+        _ = try node.client.access(request)
+        #expect(throws: ClientError.self) { try node.client.access(request) }
+        do { _ = try node.client.access(request) } catch { #expect(error.code == "replayed") }
+        let foreign = node.readRequest(record, of: identity(patientKey), by: doctor, chain: ChainID("another-chain")!)
+        do {
+            _ = try node.client.access(foreign)
+            Issue.record("a request for another chain was served")
+        } catch { #expect(error.code == "wrong-chain") }
+    }
+
+    @Test func anOrganisationGrantAdmitsItsEnrolledPractitionersOnly() throws {
+        let node = try TestNode()
+        let patientKey = Ed25519.PrivateKey()
+        let enrolled = Ed25519.PrivateKey()
+        let stranger = Ed25519.PrivateKey()
+        try node.enrol(enrolled)
+        let record = try node.storeObservation(about: identity(patientKey), by: enrolled)
+        _ = try node.grant(from: patientKey, to: .organisation(node.organisation))
+        #expect(try node.client.access(node.readRequest(record, of: identity(patientKey), by: enrolled))["decision"] as? String == "allowed")
+        do {
+            _ = try node.client.access(node.readRequest(record, of: identity(patientKey), by: stranger))
+            Issue.record("a stranger was admitted by an organisation grant")
+        } catch { #expect(error.code == "access-denied") }
+    }
+
+    @Test func anExpiredGrantDenies() throws {
+        let node = try TestNode()
+        let patientKey = Ed25519.PrivateKey()
+        let doctor = Ed25519.PrivateKey()
+        let record = try node.storeObservation(about: identity(patientKey), by: patientKey)
+        _ = try node.grant(from: patientKey, to: .practitioner(identity(doctor)), notAfterMs: SystemClock().nowMs() + 1_500)
+        #expect(try node.client.access(node.readRequest(record, of: identity(patientKey), by: doctor))["decision"] as? String == "allowed")
+        Thread.sleep(forTimeInterval: 1.6)
+        do {
+            _ = try node.client.access(node.readRequest(record, of: identity(patientKey), by: doctor))
+            Issue.record("an expired grant still allowed a read")
+        } catch {
+            guard case let .problem(_, _, _, _, members) = error else { return }
+            #expect(members["reason"] == "grantExpired")
+        }
+    }
+
+    @Test func theChainContinuesAcrossARestart() throws {
+        let node = try TestNode()
+        let patientKey = Ed25519.PrivateKey()
+        let first = try node.storeObservation(about: identity(patientKey), by: patientKey)
+        let heightBefore = node.runtime.service.store.headHeight
+        try node.restart()
+        #expect(node.runtime.service.store.headHeight == heightBefore)
+        let second = try node.storeObservation(about: identity(patientKey), by: patientKey)
+        #expect(first != second)
+        #expect(node.runtime.service.store.headHeight > heightBefore)
+        let exportPath = node.directory + "/export.hlx"
+        _ = try node.client.export(to: exportPath)
+        #expect(try ChainAudit.verify(exportAt: exportPath, genesis: node.runtime.service.genesis).valid)
+    }
+
+    @Test func badInputGetsAClearAnswerAndTheNodeKeepsServing() throws {
+        let node = try TestNode()
+        let patientKey = Ed25519.PrivateKey()
+        // Not hex, not a transaction, unknown members, a bad signature, invalid FHIR.
+        for body in [#"{"transaction": "zz"}"#, #"{"transaction": "00"}"#, #"{"transaction": "00", "extra": 1}"#, "[1,2]", "garbage"] {
+            let response = try HTTPTestClient(node.runtime.url).post("/v1/transactions", body: Array(body.utf8))
+            #expect(response.status == 400, "\(body) → \(response.status)")
+        }
+        var tampered = node.signer.transaction(.grantConsent(GrantConsent(grantee: .organisation(node.organisation), actions: [.read])),
+                                               by: patientKey).canonicalBytes
+        tampered[tampered.count - 1] ^= 1
+        let badSignature = try HTTPTestClient(node.runtime.url).post("/v1/transactions", body: Array(#"{"transaction": "\#(Hex.encode(tampered))"}"#.utf8))
+        #expect(badSignature.status == 400 && String(decoding: badSignature.body, as: UTF8.self).contains("bad-signature"))
+        let invalid = Array(#"{"resourceType":"Observation","note":[{"text":"SECRET-NOTE-99"}]}"#.utf8)
+        do {
+            _ = try node.client.storeRecord(resource: invalid, submission: node.signer.submission(
+                resource: invalid, patient: identity(patientKey), custodian: node.organisation, by: patientKey))
+            Issue.record("an invalid resource was stored")
+        } catch {
+            #expect(error.code == "invalid-resource")
+            #expect(!"\(error)".contains("SECRET-NOTE-99"))
+        }
+        // Still serving.
+        #expect(try node.client.head()["chainId"] as? String == node.signer.chainID.value)
+    }
+}
