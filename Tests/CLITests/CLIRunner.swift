@@ -9,10 +9,20 @@ struct CLIRunner {
         let stdout: String
         let stderr: String
 
-        /// Stdout parsed as exactly one JSON object (and nothing else).
+        /// Stdout parsed as exactly one JSON object on one line, and nothing else.
         func json() throws -> [String: Any] {
+            #expect(stdout.hasSuffix("\n") && stdout.filter { $0 == "\n" }.count == 1, "stdout is not one line: \(stdout)")
             let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
             return try #require(object as? [String: Any], "stdout is not one JSON object: \(stdout)")
+        }
+
+        /// The error object printed with `--json` after a failure, checked against the exit code and stderr.
+        func jsonError() throws -> String {
+            let object = try json()
+            #expect(object["exitCode"] as? Int == Int(exitCode))
+            let message = try #require(object["error"] as? String)
+            #expect(stderr == "error: \(message)\n")
+            return message
         }
     }
 

@@ -22,8 +22,8 @@ enum AuditVerify {
 
     static func run(_ invocation: Invocation) throws(CLIError) -> CommandOutput {
         let path = invocation.argument("FILE")
-        let genesis = try GenesisFile.load(invocation.requiredValue("genesis"))
         let threads = try signatureThreads(invocation)
+        let genesis = try GenesisFile.load(invocation.requiredValue("genesis"))
         let progressLine = invocation.console.errorIsTerminal ? ProgressLine(console: invocation.console) : nil
         defer { progressLine?.finish() }
         do {

@@ -56,11 +56,24 @@ enum GenesisInit {
         let validators = try invocation.values("validator").enumerated().map { (index, text) throws(CLIError) in
             try validator(text, position: index + 1)
         }
+        try checkDistinctKeys(validators)
+        let genesisTimeMs = try genesisTime(invocation)
         do {
-            return try Genesis(chainID: chainID, genesisTimeMs: try genesisTime(invocation),
-                               organisations: organisations, validators: validators)
+            return try Genesis(chainID: chainID, genesisTimeMs: genesisTimeMs, organisations: organisations,
+                               validators: validators)
         } catch {
             throw .badInput("\(error)", "check the --organisation and --validator values")
+        }
+    }
+
+    /// `Genesis` refuses a repeated validator key too, but cannot say which validators share it.
+    private static func checkDistinctKeys(_ validators: [Validator]) throws(CLIError) {
+        var names: [Identity: String] = [:]
+        for validator in validators {
+            if let other = names.updateValue(validator.name, forKey: validator.key) {
+                throw .badInput("--validator \(validator.name) has the same key as --validator \(other)",
+                                "give each validator its own key")
+            }
         }
     }
 
