@@ -13,7 +13,7 @@ enum GenesisInit {
             .repeated("validator", "FIELDS", required: true,
                       help: "A node: name=NAME,org=ID,key=KEY,address=HOST:PORT[,power=N] (once per validator)."),
             .value("genesis-time", "TIME", help: "UTC start time, like 2026-01-01T00:00:00Z (default: now, to the second)."),
-            .flag("force", help: "Replace FILE if it exists."),
+            .flag("force", help: "Replace the --out file if it exists."),
         ],
         discussion: """
             KEY is an identity (hlk1...) or the path of a key file: an unencrypted private key as 'key new'

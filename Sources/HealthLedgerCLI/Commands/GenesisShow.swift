@@ -15,18 +15,19 @@ enum GenesisShow {
     }
 
     private static func text(_ genesis: Genesis) -> String {
-        let organisations = genesis.organisations.map { "  \($0.id.value)  \($0.name)  admin \($0.adminKey.text)" }
+        let organisations = genesis.organisations.map { [$0.id.value, $0.name, "admin \($0.adminKey.text)"] }
         let validators = genesis.validators.map {
-            "  \($0.name)  org \($0.organisation.value)  \($0.address)  power \($0.power)  \($0.key.text)"
+            [$0.name, "org \($0.organisation.value)", $0.address, "power \($0.power)", $0.key.text]
         }
-        return ([
-            "chain id      \(genesis.chainID.value)",
-            "genesis time  \(Timestamp.format(genesis.genesisTimeMs))",
-            "hash          \(genesis.hash.hex)",
-            "organisations (\(genesis.organisations.count))",
-        ] + organisations + [
-            "validators (\(genesis.validators.count), total power \(genesis.totalVotingPower))",
-        ] + validators).joined(separator: "\n")
+        return """
+            chain id       \(genesis.chainID.value)
+            genesis time   \(Timestamp.format(genesis.genesisTimeMs))
+            hash           \(genesis.hash.hex)
+            organisations (\(genesis.organisations.count))
+            \(TextTable.render(organisations))
+            validators (\(genesis.validators.count), total power \(genesis.totalVotingPower))
+            \(TextTable.render(validators))
+            """
     }
 
     private static func json(_ genesis: Genesis) -> JSONValue {

@@ -9,7 +9,7 @@ enum KeyNew {
         options: [
             .value("out", "FILE", required: true, help: "Where to write the key (PKCS#8 PEM, created with mode 0600)."),
             .passphraseFile(help: "Encrypt the key with the passphrase on this file's first line."),
-            .flag("force", help: "Replace FILE if it exists."),
+            .flag("force", help: "Replace the --out file if it exists."),
         ],
         discussion: """
             The file is what 'openssl pkey' reads. Without --passphrase-file the key is stored unencrypted:
@@ -19,7 +19,7 @@ enum KeyNew {
 
     static func run(_ invocation: Invocation) throws(CLIError) -> CommandOutput {
         let path = invocation.requiredValue("out")
-        var passphrase = try invocation.value(Option.passphraseFile.name).map(InputFiles.passphrase(at:))
+        var passphrase = try invocation.passphrase()
         defer { passphrase?.zeroize() }
         let key = Ed25519.PrivateKey()
         do {
@@ -32,13 +32,4 @@ enum KeyNew {
             text: "\(identity.text)\nwritten to \(path) (\(passphrase == nil ? "unencrypted" : "encrypted"), mode 0600)",
             json: ["id": .string(identity.text), "file": .string(path)])
     }
-}
-
-extension Option {
-    /// Shared by the commands that read or write a private key.
-    static let passphraseFile = Option.value(
-        "passphrase-file", "FILE", help: "The key's passphrase is the first line of this file.")
-
-    /// `passphraseFile` with a help text of its own.
-    static func passphraseFile(help: String) -> Option { .value(passphraseFile.name, "FILE", help: help) }
 }

@@ -15,7 +15,7 @@ enum KeyShow {
 
     static func run(_ invocation: Invocation) throws(CLIError) -> CommandOutput {
         let path = invocation.argument("FILE")
-        var passphrase = try invocation.value(Option.passphraseFile.name).map(InputFiles.passphrase(at:))
+        var passphrase = try invocation.passphrase()
         defer { passphrase?.zeroize() }
         let key: Ed25519.PrivateKey
         do {

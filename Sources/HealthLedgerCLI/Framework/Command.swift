@@ -113,8 +113,6 @@ struct Invocation {
     let optionValues: [String: [String]]
     let console: Console
 
-    var wantsJSON: Bool { flag(Option.json.name) }
-
     /// The value of the positional argument `name`.
     func argument(_ name: String) -> String {
         guard let index = command.arguments.firstIndex(where: { $0.name == name }) else {

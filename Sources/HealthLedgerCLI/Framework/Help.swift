@@ -79,11 +79,5 @@ enum Help {
         return option.kind == .flag ? "--\(option.name)" : "--\(option.name) \(option.valueName)"
     }
 
-    /// Two columns, the second aligned, each row indented by two spaces.
-    private static func table(_ rows: [(String, String)]) -> String {
-        let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { left, right in
-            "  " + left + String(repeating: " ", count: width - left.count + 3) + right
-        }.joined(separator: "\n")
-    }
+    private static func table(_ rows: [(String, String)]) -> String { TextTable.render(rows.map { [$0.0, $0.1] }) }
 }
