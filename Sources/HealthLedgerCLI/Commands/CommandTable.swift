@@ -1,0 +1,11 @@
+/// Every command `healthledger` knows, in the order `healthledger --help` lists them. To add a command,
+/// write it in a file of its own (see `Command`) and add it here; groups and help follow from the paths.
+enum CommandTable {
+    static let all: [Command] = [
+        KeyNew.command,
+        KeyShow.command,
+        GenesisInit.command,
+        GenesisShow.command,
+        AuditVerify.command,
+    ]
+}
