@@ -1,0 +1,298 @@
+#if canImport(Glibc)
+import Glibc
+#else
+#error("Transport uses Linux socket flags (MSG_NOSIGNAL, SOCK_NONBLOCK): build it on Linux.")
+#endif
+
+// Every C call of the module lives in this file: the HTTP layers above see `Socket`, `Deadline` and
+// `ConnectionError` only. Sockets are non-blocking and every wait is a `poll()` bounded by a deadline, so a
+// peer that trickles bytes or stops reading can never hold a thread beyond the configured limits.
+
+/// Why a socket operation failed, before the HTTP layers translate it into a response or a `TransportError`.
+enum ConnectionError: Error, Equatable {
+    /// The deadline passed before the peer sent (or accepted) anything.
+    case timedOut
+    /// The peer closed or reset the connection.
+    case closed
+    /// A message grew beyond its limit before it was complete.
+    case tooLarge
+    /// Any other system error, as "call: strerror".
+    case system(String)
+}
+
+/// A point in monotonic time; wall-clock changes do not move it.
+struct Deadline {
+    let uptimeNs: UInt64
+
+    static func afterMs(_ durationMs: Int) -> Deadline {
+        precondition(durationMs >= 0, "a duration is never negative")
+        return Deadline(uptimeNs: monotonicNowNs() &+ UInt64(durationMs) &* 1_000_000)
+    }
+
+    /// Milliseconds left, rounded up so that a poll never wakes just before the deadline; 0 once passed.
+    var remainingMs: Int32 {
+        let now = Self.monotonicNowNs()
+        guard uptimeNs > now else { return 0 }
+        return Int32(clamping: (uptimeNs - now + 999_999) / 1_000_000)
+    }
+
+    var hasPassed: Bool { remainingMs == 0 }
+
+    private static func monotonicNowNs() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}
+
+/// Runs a system call again while a signal interrupts it; other results (and `errno`) go to the caller.
+private func retryingInterrupts<Result: BinaryInteger>(_ call: () -> Result) -> Result {
+    while true {
+        let result = call()
+        if result >= 0 || errno != EINTR { return result }
+    }
+}
+
+private func systemError(_ call: String) -> ConnectionError {
+    let code = errno
+    switch code {
+    case ECONNRESET, EPIPE, ENOTCONN, ESHUTDOWN: return .closed
+    default: return .system("\(call): \(String(cString: strerror(code)))")
+    }
+}
+
+/// A peer that closes early would otherwise kill the process with SIGPIPE (exit 141); `MSG_NOSIGNAL`
+/// covers `send`, this covers everything else. Runs once, on first use of a socket.
+private let brokenPipeSignalsIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
+/// The owner of one TCP socket descriptor (IPv4). Closed by `close()` or at deinit.
+///
+/// Not thread-safe by itself: one thread uses it, and another may only call `shutdown` while the owner
+/// guarantees (under its own lock) that the descriptor is still open.
+final class Socket: @unchecked Sendable {
+    private var descriptor: Int32
+
+    private init(descriptor: Int32) {
+        precondition(descriptor >= 0, "a socket owns an open descriptor")
+        self.descriptor = descriptor
+    }
+
+    deinit { close() }
+
+    // MARK: Opening
+
+    /// A listening socket bound to `host` ("localhost" or an IPv4 literal) and `port` (0: ephemeral).
+    static func listening(host: String, port: UInt16, backlog: Int32) throws(TransportError) -> Socket {
+        func failure(_ reason: String) -> TransportError { .cannotBind(host: host, port: port, reason: reason) }
+        guard var address = ipv4Address(literal: host == "localhost" ? "127.0.0.1" : host, port: port) else {
+            throw failure("the host must be an IPv4 address or localhost")
+        }
+        let socket: Socket
+        do { socket = try makeStreamSocket() } catch { throw failure(error.reason) }
+        var enabled: Int32 = 1
+        _ = setsockopt(socket.descriptor, SOL_SOCKET, SO_REUSEADDR, &enabled, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                retryingInterrupts { bind(socket.descriptor, generic, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        guard bound == 0 else { throw failure(systemError("bind").reason) }
+        guard retryingInterrupts({ listen(socket.descriptor, backlog) }) == 0 else {
+            throw failure(systemError("listen").reason)
+        }
+        return socket
+    }
+
+    /// A socket connected to `host` (a name or an IPv4 literal) within `timeoutMs`.
+    static func connected(host: String, port: UInt16, timeoutMs: Int) throws(TransportError) -> Socket {
+        let endpoint = "\(host):\(port)"
+        guard var address = resolveIPv4(host: host, port: port) else {
+            throw .cannotConnect("\(endpoint): the host name does not resolve to an IPv4 address")
+        }
+        let socket: Socket
+        do { socket = try makeStreamSocket() } catch { throw .cannotConnect("\(endpoint): \(error.reason)") }
+        let started = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                // Not retried on EINTR: the connection attempt continues in the background, as for EINPROGRESS.
+                connect(socket.descriptor, generic, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if started != 0 && errno != EINPROGRESS && errno != EINTR {
+            throw .cannotConnect("\(endpoint): \(systemError("connect").reason)")
+        }
+        do { try socket.finishConnecting(deadline: .afterMs(timeoutMs)) } catch {
+            throw .cannotConnect("\(endpoint): \(error == .timedOut ? "no answer within \(timeoutMs) ms" : error.reason)")
+        }
+        return socket
+    }
+
+    private func finishConnecting(deadline: Deadline) throws(ConnectionError) {
+        try wait(for: POLLOUT, deadline: deadline)
+        var pending: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        _ = getsockopt(descriptor, SOL_SOCKET, SO_ERROR, &pending, &length)
+        guard pending == 0 else { throw .system("connect: \(String(cString: strerror(pending)))") }
+    }
+
+    private static func makeStreamSocket() throws(ConnectionError) -> Socket {
+        _ = brokenPipeSignalsIgnored
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let descriptor = retryingInterrupts { socket(AF_INET, type, 0) }
+        guard descriptor >= 0 else { throw systemError("socket") }
+        let opened = Socket(descriptor: descriptor)
+        opened.disableNagle()
+        return opened
+    }
+
+    /// Small requests and chunks go out at once instead of waiting for the peer's delayed ACK (40 ms).
+    private func disableNagle() {
+        var enabled: Int32 = 1
+        _ = setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &enabled, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    // MARK: Accepting
+
+    /// The next incoming connection and the peer's IPv4 address, or nil when none arrives within `timeoutMs`.
+    func acceptConnection(timeoutMs: Int) throws(ConnectionError) -> (socket: Socket, remoteAddress: String)? {
+        do { try wait(for: POLLIN, deadline: .afterMs(timeoutMs)) } catch .timedOut { return nil }
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let accepted = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                retryingInterrupts { accept(descriptor, generic, &length) }
+            }
+        }
+        guard accepted >= 0 else {
+            // Another thread may have taken it, or the peer gave up before we accepted: not an error.
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED { return nil }
+            throw systemError("accept")
+        }
+        // accept4 is not imported from Glibc: set the flags the listener's socket() call set.
+        _ = fcntl(accepted, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(accepted, F_SETFL, fcntl(accepted, F_GETFL) | O_NONBLOCK)
+        let socket = Socket(descriptor: accepted)
+        socket.disableNagle()
+        return (socket, Self.text(of: address.sin_addr))
+    }
+
+    /// The bound port, in host byte order.
+    var localPort: UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    // MARK: Reading and writing
+
+    /// Receives at least one byte into the front of `buffer` and returns the count; throws `.closed` at end
+    /// of stream and `.timedOut` when nothing arrives before `deadline`.
+    func receive(into buffer: inout [UInt8], deadline: Deadline) throws(ConnectionError) -> Int {
+        precondition(!buffer.isEmpty, "a receive buffer has room")
+        while true {
+            let count = buffer.withUnsafeMutableBytes { bytes in
+                retryingInterrupts { recv(descriptor, bytes.baseAddress, bytes.count, 0) }
+            }
+            if count > 0 { return count }
+            if count == 0 { throw .closed }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { throw systemError("recv") }
+            try wait(for: POLLIN, deadline: deadline)
+        }
+    }
+
+    /// Sends every byte; throws `.timedOut` when the peer accepts nothing for `stallTimeoutMs`.
+    func sendAll(_ bytes: [UInt8], stallTimeoutMs: Int) throws(ConnectionError) {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { all in
+                retryingInterrupts {
+                    send(descriptor, all.baseAddress! + offset, all.count - offset, Int32(MSG_NOSIGNAL))
+                }
+            }
+            if sent >= 0 {
+                offset += sent
+                continue
+            }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { throw systemError("send") }
+            try wait(for: POLLOUT, deadline: .afterMs(stallTimeoutMs))
+        }
+    }
+
+    /// Whether a kept-alive connection is no longer usable: the peer closed it or sent bytes nobody asked for.
+    var isClosedByPeer: Bool {
+        var probe = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        guard retryingInterrupts({ poll(&probe, 1, 0) }) == 1 else { return false }
+        var byte: UInt8 = 0
+        let peeked = retryingInterrupts { recv(descriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) }
+        return peeked != -1 || (errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    private func wait(for events: Int32, deadline: Deadline) throws(ConnectionError) {
+        var request = pollfd(fd: descriptor, events: Int16(events), revents: 0)
+        let ready = retryingInterrupts { poll(&request, 1, deadline.remainingMs) }
+        if ready == 0 { throw .timedOut }
+        if ready < 0 { throw systemError("poll") }
+    }
+
+    // MARK: Closing
+
+    /// Ends one or both directions; wakes a thread that is polling this socket. Safe from another thread.
+    func shutdown(reading: Bool, writing: Bool) {
+        guard descriptor >= 0, reading || writing else { return }
+        let how = reading && writing ? SHUT_RDWR : (reading ? SHUT_RD : SHUT_WR)
+        _ = Glibc.shutdown(descriptor, Int32(how))
+    }
+
+    func close() {
+        guard descriptor >= 0 else { return }
+        // Not retried on EINTR: Linux releases the descriptor even then, and a retry could close a reused one.
+        _ = Glibc.close(descriptor)
+        descriptor = -1
+    }
+
+    // MARK: Addresses
+
+    private static func ipv4Address(literal: String, port: UInt16) -> sockaddr_in? {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, literal, &address.sin_addr) == 1 else { return nil }
+        return address
+    }
+
+    private static func resolveIPv4(host: String, port: UInt16) -> sockaddr_in? {
+        let literal = host == "localhost" ? "127.0.0.1" : host
+        if let address = ipv4Address(literal: literal, port: port) { return address }
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &results) == 0, let first = results else { return nil }
+        defer { freeaddrinfo(results) }
+        guard let generic = first.pointee.ai_addr else { return nil }
+        var address = generic.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
+        address.sin_port = port.bigEndian
+        return address
+    }
+
+    private static func text(of address: in_addr) -> String {
+        var address = address
+        var characters = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        guard inet_ntop(AF_INET, &address, &characters, socklen_t(characters.count)) != nil else { return "unknown" }
+        return String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension ConnectionError {
+    /// A short reason for error descriptions; never includes transferred bytes.
+    var reason: String {
+        switch self {
+        case .timedOut: "timed out"
+        case .closed: "the peer closed the connection"
+        case .tooLarge: "message too large"
+        case .system(let message): message
+        }
+    }
+}
