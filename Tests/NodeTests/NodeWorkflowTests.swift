@@ -131,7 +131,7 @@ import TestSupport
             let response = try HTTPTestClient(node.runtime.url).post("/v1/transactions", body: Array(body.utf8))
             #expect(response.status == 400, "\(body) → \(response.status)")
         }
-        var tampered = node.signer.transaction(.grantConsent(GrantConsent(grantee: .organisation(node.organisation), actions: [.read])),
+        var tampered = node.signer.transaction(.grantConsent(GrantConsent(grantee: .organisation(node.organisation), actions: AccessActions([.read]))),
                                                by: patientKey).canonicalBytes
         tampered[tampered.count - 1] ^= 1
         let badSignature = try HTTPTestClient(node.runtime.url).post("/v1/transactions", body: Array(#"{"transaction": "\#(Hex.encode(tampered))"}"#.utf8))
