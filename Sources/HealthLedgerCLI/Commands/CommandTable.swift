@@ -6,6 +6,15 @@ enum CommandTable {
         KeyShow.command,
         GenesisInit.command,
         GenesisShow.command,
+        NodeCommand.command,
+        PractitionerEnroll.command,
+        RecordPut.command,
+        RecordGet.command,
+        ConsentGrant.command,
+        ConsentRevoke.command,
+        ConsentList.command,
+        AccessLog.command,
+        ChainExport.command,
         AuditVerify.command,
     ]
 }

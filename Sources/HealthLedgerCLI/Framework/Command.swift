@@ -102,6 +102,8 @@ struct CommandOutput {
     let text: String
     let json: JSONValue
     var failure: CLIError? = nil
+    /// Set by a long-running command (`node`) that printed its result itself when it started.
+    var alreadyPrinted = false
 }
 
 /// One run of a command: the parsed arguments and where to write progress.
@@ -112,6 +114,8 @@ struct Invocation {
     /// The values given for each option (flags map to an empty list when present).
     let optionValues: [String: [String]]
     let console: Console
+    /// True when `--json` was given: the one JSON object is the only thing on stdout.
+    var wantsJSON = false
 
     /// The value of the positional argument `name`.
     func argument(_ name: String) -> String {

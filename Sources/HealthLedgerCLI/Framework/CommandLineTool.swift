@@ -12,8 +12,8 @@ struct CommandLineTool {
         // Known before parsing, so that even a usage error is reported as JSON.
         let wantsJSON = Self.optionWords(words).contains("--json")
         do {
-            let output = try dispatch(words)
-            console.write(wantsJSON ? output.json.encoded + "\n" : Self.terminated(output.text))
+            let output = try dispatch(words, wantsJSON: wantsJSON)
+            if !output.alreadyPrinted { console.write(wantsJSON ? output.json.encoded + "\n" : Self.terminated(output.text)) }
             if let failure = output.failure { console.writeError("error: \(failure.message)\n") }
             return output.failure?.exitCode ?? .success
         } catch {
@@ -23,12 +23,14 @@ struct CommandLineTool {
         }
     }
 
-    private func dispatch(_ words: [String]) throws(CLIError) -> CommandOutput {
+    private func dispatch(_ words: [String], wantsJSON: Bool) throws(CLIError) -> CommandOutput {
         let (path, rest) = splitCommandPath(words)
         let wantsHelp = Self.optionWords(words).contains { $0 == "--help" || $0 == "-h" }
         if let command = commands.first(where: { $0.path == path }) {
             if wantsHelp { return Self.helpOutput(Help.command(command)) }
-            return try command.run(try ArgumentParser(command: command).parse(rest, console: console))
+            var invocation = try ArgumentParser(command: command).parse(rest, console: console)
+            invocation.wantsJSON = wantsJSON
+            return try command.run(invocation)
         }
         let group = commands.filter { $0.path.starts(with: path) }
         if path.isEmpty {

@@ -1,0 +1,94 @@
+import Foundation
+import Ledger
+import Node
+
+/// `healthledger node`: runs a node until SIGINT or SIGTERM.
+enum NodeCommand {
+    static let command = Command(
+        path: ["node"],
+        abstract: "Run a node (with no options: the embedded one-validator default).",
+        options: [
+            .value("data", "DIR", help: "The data directory (default: $HEALTHLEDGER_HOME, else ~/.local/share/healthledger)."),
+            .value("genesis", "FILE", help: "The genesis file (default: genesis.json in the data directory)."),
+            .value("key", "FILE", help: "The node key (default: node.key in the data directory)."),
+            .passphraseFile(help: "The node key's passphrase is the first line of this file."),
+            .value("listen", "HOST:PORT", help: "Where to serve the API (default: 127.0.0.1:7700; loopback only unless told)."),
+        ],
+        discussion: """
+            With no --genesis and an empty data directory, the node creates the embedded default there: a node key,
+            an organisation admin key (admin.key, for 'practitioner enroll') and a genesis naming them. Later starts
+            reuse them. Stop it with Ctrl-C (SIGINT) or SIGTERM: the block in progress is finished first.
+            """,
+        run: run)
+
+    static func run(_ invocation: Invocation) throws(CLIError) -> CommandOutput {
+        let dataDirectory = DataDirectory(path: invocation.value("data") ?? DataDirectory.defaultPath())
+        var configuration = NodeConfiguration(dataDirectory: dataDirectory)
+        try applyListen(invocation.value("listen") ?? "127.0.0.1:7700", to: &configuration)
+        configuration.genesisFile = invocation.value("genesis")
+        configuration.keyFile = invocation.value("key")
+        configuration.keyPassphrase = try invocation.passphrase()
+        var created = false
+        if configuration.genesisFile == nil && configuration.keyFile == nil {
+            do {
+                created = try dataDirectory.initialiseEmbeddedDefault(listenAddress: configuration.listenAddress, nowMs: SystemClock().nowMs())
+            } catch {
+                throw .failure("\(error)", "choose another --data directory, or fix the one named")
+            }
+        }
+        // Signals are handled on a queue of their own, so they must not also end the process.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let runtime: NodeRuntime
+        do {
+            runtime = try NodeRuntime.start(configuration)
+        } catch {
+            throw .failure("the node cannot start: \(error)", "fix what is named, then start it again")
+        }
+        let started = startedOutput(runtime, dataDirectory: dataDirectory, created: created)
+        invocation.console.write(invocation.wantsJSON ? started.json.encoded + "\n" : started.text + "\n")
+        waitForStopSignal()
+        runtime.stop()
+        return CommandOutput(text: "", json: started.json, alreadyPrinted: true)
+    }
+
+    private static func applyListen(_ address: String, to configuration: inout NodeConfiguration) throws(CLIError) {
+        let parts = address.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, let port = UInt16(parts[1]) else {
+            throw .badInput("--listen '\(address)' is not HOST:PORT", "for example --listen 127.0.0.1:7700 (port 0 picks a free one)")
+        }
+        configuration.listenHost = String(parts[0])
+        configuration.listenPort = port
+    }
+
+    private static func startedOutput(_ runtime: NodeRuntime, dataDirectory: DataDirectory, created: Bool) -> CommandOutput {
+        let service = runtime.service
+        var lines = [
+            "HealthLedger node serving \(runtime.url)",
+            "  chain      \(service.genesis.chainID) at height \(service.store.headHeight)",
+            "  node       \(service.identity.text) (organisation \(service.organisation))",
+            "  data       \(dataDirectory.path)",
+        ]
+        if created { lines.append("  created    the embedded default: node.key, admin.key (enrols practitioners), genesis.json") }
+        lines.append("Stop with Ctrl-C.")
+        let json: JSONValue = [
+            "url": .string(runtime.url), "chainId": .string(service.genesis.chainID.value), "height": .number(service.store.headHeight),
+            "node": .string(service.identity.text), "organisation": .string(service.organisation.value), "data": .string(dataDirectory.path),
+            "adminKey": .string(dataDirectory.adminKeyFile), "created": .bool(created),
+        ]
+        return CommandOutput(text: lines.joined(separator: "\n"), json: json)
+    }
+
+    private static func waitForStopSignal() {
+        let stop = DispatchSemaphore(value: 0)
+        let queue = DispatchQueue(label: "healthledger-signals")
+        let sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            return source
+        }
+        stop.wait()
+        sources.forEach { $0.cancel() }
+    }
+}
