@@ -47,6 +47,24 @@ import Testing
         }
     }
 
+    @Test func decodesAChunkedResponseArrivingOneByteAtATime() throws {
+        let listener = try Socket.listening(host: "127.0.0.1", port: 0, backlog: 1)
+        let response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n!\r\n0\r\nX-Trailer: t\r\n\r\n"
+        let server = Thread {
+            guard let (socket, _) = try? listener.acceptConnection(timeoutMs: 2_000) else { return }
+            let reader = SocketReader(socket: socket)
+            _ = try? reader.read(through: HTTPSyntax.headEnd, maxBytes: 4_096, deadline: .afterMs(2_000))
+            for byte in response.utf8 {
+                try? socket.sendAll([byte], stallTimeoutMs: 1_000)
+                Thread.sleep(forTimeInterval: 0.001)
+            }
+        }
+        server.start()
+        let received = try HTTPClient(baseURL: "http://127.0.0.1:\(listener.localPort)", timeoutMs: 2_000).request("GET", "/")
+        #expect(received.status == 200)
+        #expect(String(decoding: received.body, as: UTF8.self) == "hello!")
+    }
+
     @Test func reconnectsAfterTheServerClosedAnIdleConnection() throws {
         try withServer(configure: { $0.idleTimeoutMs = 200 }) { server in
             let client = try client(server)
