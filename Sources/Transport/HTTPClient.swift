@@ -6,8 +6,6 @@ public final class HTTPClient: @unchecked Sendable {
     private static let maxChunkLineBytes = 1024
     /// Pieces handed to a sink; large enough for few calls, small enough never to hold a big body.
     private static let pieceBytes = 64 * 1024
-    private static let crlf: [UInt8] = [0x0D, 0x0A]
-    private static let headTerminator: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A]
     /// Methods that may be sent again when a kept-alive connection turns out to have been closed by the server.
     private static let idempotentMethods: Set<String> = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"]
 
@@ -19,7 +17,8 @@ public final class HTTPClient: @unchecked Sendable {
     /// The kept-alive connection; guarded by `lock`.
     private var connection: SocketReader?
 
-    /// `baseURL` like "http://127.0.0.1:7700" (http only; host name or IPv4; optional trailing slash). One keep-alive connection, reconnecting when closed; calls are serialised by a lock.
+    /// `baseURL` like "http://127.0.0.1:7700" (http only; host name or IPv4; optional trailing slash).
+    /// One keep-alive connection, reconnecting when closed; calls are serialised by a lock.
     ///
     /// - Parameters:
     ///   - timeoutMs: bounds connecting, the wait for the response head, and each wait for more body bytes.
@@ -45,7 +44,8 @@ public final class HTTPClient: @unchecked Sendable {
         return HTTPClientResponse(status: head.status, headers: head.headers, body: received)
     }
 
-    /// Streams the response body (Content-Length or chunked) into `sink` without holding it in memory; returns status and headers (body empty).
+    /// Streams the response body (Content-Length or chunked) into `sink` without holding it in memory;
+    /// returns status and headers (body empty).
     /// An error thrown by `sink` ends the call (as `.io` unless it is a `TransportError`) and closes the connection.
     public func stream(
         _ method: String, _ path: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
@@ -66,16 +66,19 @@ public final class HTTPClient: @unchecked Sendable {
         sink: ([UInt8]) throws(TransportError) -> Void
     ) throws(TransportError) -> ResponseHead {
         let requestBytes = try encodeRequest(method, path, headers: headers, body: body)
-        let request = (bytes: requestBytes, method: method, asksToClose: HTTPSyntax.tokens(headers.lowercasedNames, named: "connection").contains("close"))
+        let request = (bytes: requestBytes, method: method, asksToClose: HTTPSyntax.asksToClose(headers))
         lock.lock()
         defer { lock.unlock() }
-        let reused = connection.map { !$0.socket.isClosedByPeer } ?? false
-        let reader = try reused ? connection! : connect()
+        let kept = connection.flatMap { $0.socket.isClosedByPeer ? nil : $0 }
         connection = nil  // put back only after a complete exchange that keeps the connection alive
+        let reused = kept != nil
+        let reader = if let kept { kept } else { try connect() }
         let receivedBefore = reader.receivedByteCount
         do {
             return try exchange(request, on: reader, sink: sink)
-        } catch .connectionClosed where reused && reader.receivedByteCount == receivedBefore && Self.idempotentMethods.contains(method) {
+        } catch .connectionClosed
+            where reused && reader.receivedByteCount == receivedBefore && Self.idempotentMethods.contains(method)
+        {
             // The server closed the idle connection as we sent: nothing was processed, so sending again is safe.
             return try exchange(request, on: connect(), sink: sink)
         }
@@ -104,7 +107,7 @@ public final class HTTPClient: @unchecked Sendable {
         while true {
             let bytes: [UInt8]
             do {
-                bytes = try reader.read(through: Self.headTerminator, maxBytes: Self.maxResponseHeadBytes, deadline: deadline)
+                bytes = try reader.read(through: HTTPSyntax.headEnd, maxBytes: Self.maxResponseHeadBytes, deadline: deadline)
             } catch .tooLarge {
                 throw .malformedResponse("the response head exceeds \(Self.maxResponseHeadBytes) bytes")
             } catch {
@@ -116,7 +119,7 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     private static func framing(of head: ResponseHead, method: String) throws(TransportError) -> ResponseFraming {
-        if method == "HEAD" || (100..<200).contains(head.status) || head.status == 204 || head.status == 304 {
+        if method == "HEAD" || HTTPSyntax.statusForbidsBody(head.status) {
             return .none(announcedLength: nil)
         }
         if head.headers.contains(where: { $0.name == "transfer-encoding" }) {
@@ -134,9 +137,7 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     private static func keepsAlive(_ head: ResponseHead, framing: ResponseFraming) -> Bool {
-        let connection = HTTPSyntax.tokens(head.headers, named: "connection")
-        let persistent = head.version == .http11 ? !connection.contains("close") : connection.contains("keep-alive")
-        return persistent && framing != .untilClose
+        HTTPSyntax.isPersistent(version: head.version, headers: head.headers) && framing != .untilClose
     }
 
     // MARK: Bodies
@@ -160,7 +161,9 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     /// Hands exactly `count` bytes to `sink`, piece by piece as they arrive.
-    private func readBytes(_ count: Int, from reader: SocketReader, into sink: ([UInt8]) throws(TransportError) -> Void) throws(TransportError) {
+    private func readBytes(
+        _ count: Int, from reader: SocketReader, into sink: ([UInt8]) throws(TransportError) -> Void
+    ) throws(TransportError) {
         var remaining = count
         while remaining > 0 {
             let piece = try io { () throws(ConnectionError) in
@@ -171,12 +174,17 @@ public final class HTTPClient: @unchecked Sendable {
         }
     }
 
-    /// Decodes `Transfer-Encoding: chunked` (RFC 9112 section 7.1): size line, data, CRLF; size 0 ends the body, then trailers.
-    private func readChunks(from reader: SocketReader, into sink: ([UInt8]) throws(TransportError) -> Void) throws(TransportError) {
+    /// Decodes `Transfer-Encoding: chunked` (RFC 9112 section 7.1): size line, data, CRLF; size 0 ends the
+    /// body, then trailers.
+    private func readChunks(
+        from reader: SocketReader, into sink: ([UInt8]) throws(TransportError) -> Void
+    ) throws(TransportError) {
         while true {
             let sizeLine = try readLine(from: reader, maxBytes: Self.maxChunkLineBytes)
             let sizeDigits = sizeLine.prefix { $0 != UInt8(ascii: ";") }
-            guard (1...15).contains(sizeDigits.count), let size = Int(String(decoding: sizeDigits, as: UTF8.self), radix: 16) else {
+            guard (1...15).contains(sizeDigits.count),
+                let size = Int(String(decoding: sizeDigits, as: UTF8.self), radix: 16)
+            else {
                 throw .malformedResponse("invalid chunk size")
             }
             if size == 0 { break }
@@ -187,7 +195,9 @@ public final class HTTPClient: @unchecked Sendable {
     }
 
     private func readLine(from reader: SocketReader, maxBytes: Int) throws(TransportError) -> [UInt8] {
-        do { return try reader.read(through: Self.crlf, maxBytes: maxBytes, deadline: .afterMs(timeoutMs)) } catch .tooLarge {
+        do {
+            return try reader.read(through: HTTPSyntax.lineEnd, maxBytes: maxBytes, deadline: .afterMs(timeoutMs))
+        } catch .tooLarge {
             throw .malformedResponse("a chunk line is too long")
         } catch { throw error.transportError }
     }

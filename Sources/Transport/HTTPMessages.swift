@@ -88,7 +88,8 @@ public struct HTTPResponse: Sendable {
     ) -> HTTPResponse {
         var members = [("type", JSON.string(type)), ("title", JSON.string(title)), ("status", String(status))]
         if let detail { members.append(("detail", JSON.string(detail))) }
-        for (name, value) in extra.sorted(by: { $0.key < $1.key }) where !["type", "title", "status", "detail"].contains(name) {
+        let standardNames: Set = ["type", "title", "status", "detail"]
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) where !standardNames.contains(name) {
             members.append((name, JSON.string(value)))
         }
         let object = "{" + members.map { JSON.string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"

@@ -4,6 +4,14 @@
 
 enum HTTPVersion: Equatable {
     case http10, http11
+
+    init?(_ bytes: some Collection<UInt8>) {
+        switch String(decoding: bytes, as: UTF8.self) {
+        case "HTTP/1.1": self = .http11
+        case "HTTP/1.0": self = .http10
+        default: return nil
+        }
+    }
 }
 
 /// A request the server refuses before calling the handler; becomes a problem response and a closed connection.
@@ -46,8 +54,7 @@ struct RequestHead {
                 status: 501, title: "Not Implemented", detail: "request bodies must use Content-Length, not Transfer-Encoding")
         }
         contentLength = try Self.contentLength(headers)
-        let connection = HTTPSyntax.tokens(headers, named: "connection")
-        wantsKeepAlive = version == .http11 ? !connection.contains("close") : connection.contains("keep-alive")
+        wantsKeepAlive = HTTPSyntax.isPersistent(version: version, headers: headers)
         expectsContinue = version == .http11 && HTTPSyntax.tokens(headers, named: "expect").contains("100-continue")
     }
 
@@ -56,7 +63,8 @@ struct RequestHead {
     {
         let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .badRequest("the request line must be \"METHOD /path HTTP/1.1\"") }
-        guard (1...32).contains(parts[0].count), parts[0].allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
+        let isUppercaseLetter = { (byte: UInt8) in (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) }
+        guard (1...32).contains(parts[0].count), parts[0].allSatisfy(isUppercaseLetter) else {
             throw .badRequest("the method must be an uppercase word")
         }
         let (path, query) = try parseTarget(parts[1])
@@ -64,14 +72,16 @@ struct RequestHead {
     }
 
     private static func parseVersion(_ bytes: ArraySlice<UInt8>) throws(RequestRejection) -> HTTPVersion {
-        switch String(decoding: bytes, as: UTF8.self) {
-        case "HTTP/1.1": return .http11
-        case "HTTP/1.0": return .http10
-        case let other where other.utf8.count == 8 && other.hasPrefix("HTTP/") && other.dropFirst(5).allSatisfy({ $0.isNumber || $0 == "." }):
+        if let version = HTTPVersion(bytes) { return version }
+        // "HTTP/d.d" is well formed but another version: 505 tells the client what to change.
+        let isDigit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        let text = Array(bytes)
+        if text.count == 8 && text.starts(with: Array("HTTP/".utf8)) && isDigit(text[5]) && text[6] == UInt8(ascii: ".")
+            && isDigit(text[7])
+        {
             throw RequestRejection(status: 505, title: "HTTP Version Not Supported", detail: "use HTTP/1.1 or HTTP/1.0")
-        default:
-            throw .badRequest("the protocol version must be HTTP/1.1 or HTTP/1.0")
         }
+        throw .badRequest("the protocol version must be HTTP/1.1 or HTTP/1.0")
     }
 
     /// Splits an origin-form target ("/path?query") into a decoded path and decoded query parameters.
@@ -115,16 +125,13 @@ struct ResponseHead {
         guard parts.count >= 2, parts[1].count == 3, let status = Int(String(decoding: parts[1], as: UTF8.self)),
             (100...999).contains(status)
         else { return nil }
-        switch String(decoding: parts[0], as: UTF8.self) {
-        case "HTTP/1.1": version = .http11
-        case "HTTP/1.0": version = .http10
-        default: return nil
-        }
+        guard let version = HTTPVersion(parts[0]) else { return nil }
         var headers: [(name: String, value: String)] = []
         for line in lines.dropFirst() {
             guard let field = HTTPSyntax.headerField(line) else { return nil }
             headers.append(field)
         }
+        self.version = version
         self.status = status
         self.headers = headers
     }
@@ -132,6 +139,23 @@ struct ResponseHead {
 
 /// The grammar shared by requests and responses (RFC 9110, RFC 9112).
 enum HTTPSyntax {
+    static let lineEnd: [UInt8] = [0x0D, 0x0A]
+    /// The blank line that ends a message head.
+    static let headEnd: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A]
+
+    /// Responses with these statuses never have a body (RFC 9110 section 6.4.1).
+    static func statusForbidsBody(_ status: Int) -> Bool { (100..<200).contains(status) || status == 204 || status == 304 }
+
+    /// Whether the connection stays open after this message: HTTP/1.1 unless "close", HTTP/1.0 only with "keep-alive".
+    static func isPersistent(version: HTTPVersion, headers: [(name: String, value: String)]) -> Bool {
+        let connection = tokens(headers.lowercasedNames, named: "connection")
+        return version == .http11 ? !connection.contains("close") : connection.contains("keep-alive")
+    }
+
+    static func asksToClose(_ headers: [(name: String, value: String)]) -> Bool {
+        tokens(headers.lowercasedNames, named: "connection").contains("close")
+    }
+
     /// Lines split at CRLF; nil when a bare CR or LF, or another control character but tab, appears.
     static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>]? {
         var lines: [ArraySlice<UInt8>] = []
@@ -167,7 +191,9 @@ enum HTTPSyntax {
 
     static func isTokenCharacter(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
+            true
+        case UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
         default:
             Array("!#$%&'*+-.^_`|~".utf8).contains(byte)

@@ -38,7 +38,8 @@ public struct HTTPServerStatistics: Sendable {
 public final class HTTPServer: @unchecked Sendable {
     /// Threads run the handler too; 512 KiB leaves room for decoding and SQLite while 256 connections stay small.
     static let threadStackBytes = 512 * 1024
-    /// Rejections (503) get a thread each so that a lingering close never stalls accepting; bounded so a flood cannot multiply threads.
+    /// Rejections (503) get a thread each so that a lingering close never stalls accepting; bounded so that
+    /// a flood cannot multiply threads (beyond it, rejected connections are closed without an answer).
     private static let maxRejectingThreads = 16
     private static let acceptPollMs = 100
     private static let gracefulStopMs = 5_000
@@ -81,8 +82,9 @@ public final class HTTPServer: @unchecked Sendable {
         defer { listener.close() }
         while !registry.isStopping {
             do {
-                guard let (socket, remoteAddress) = try listener.acceptConnection(timeoutMs: Self.acceptPollMs) else { continue }
-                admit(socket, remoteAddress: remoteAddress)
+                if let (socket, remoteAddress) = try listener.acceptConnection(timeoutMs: Self.acceptPollMs) {
+                    admit(socket, remoteAddress: remoteAddress)
+                }
             } catch {
                 // Out of descriptors or memory: wait instead of spinning on a listener that stays readable.
                 Thread.sleep(forTimeInterval: 0.05)
@@ -91,17 +93,18 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func admit(_ socket: Socket, remoteAddress: String) {
-        switch registry.admit(socket, maxConnections: configuration.maxConnections, maxRejecting: Self.maxRejectingThreads) {
-        case .accepted(let id):
-            let connection = ServerConnection(
+        func connection(id: Int) -> ServerConnection {
+            ServerConnection(
                 id: id, socket: socket, remoteAddress: remoteAddress, configuration: configuration,
                 registry: registry, handler: handler)
-            startThread(name: "http-connection") { connection.run() }
+        }
+        switch registry.admit(socket, maxConnections: configuration.maxConnections, maxRejecting: Self.maxRejectingThreads) {
+        case .accepted(let id):
+            let accepted = connection(id: id)
+            startThread(name: "http-connection") { accepted.run() }
         case .rejected:
-            let connection = ServerConnection(
-                id: -1, socket: socket, remoteAddress: remoteAddress, configuration: configuration,
-                registry: registry, handler: handler)
-            startThread(name: "http-reject") { connection.reject() }
+            let rejected = connection(id: -1)  // never registered: rejections do not count as open connections
+            startThread(name: "http-reject") { rejected.reject() }
         case .dropped:
             socket.close()
         }

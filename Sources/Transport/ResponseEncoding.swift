@@ -17,7 +17,9 @@ enum ResponseEncoding {
 
     /// The status line and headers. Handler headers with an invalid name or value (a line break could
     /// inject headers) are dropped rather than sent.
-    static func head(status: Int, headers: [(name: String, value: String)], framing: ResponseFraming, keepAlive: Bool) -> [UInt8] {
+    static func head(
+        status: Int, headers: [(name: String, value: String)], framing: ResponseFraming, keepAlive: Bool
+    ) -> [UInt8] {
         var text = "HTTP/1.1 \(status) \(reasonPhrase(status))\r\n"
         for header in headers
         where HTTPSyntax.isToken(header.name) && HTTPSyntax.isValidFieldValue(header.value)

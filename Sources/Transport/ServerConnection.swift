@@ -1,7 +1,6 @@
 /// One client connection, served on its own thread: wait for a request, read it within its deadline, call
 /// the handler, write the response, and repeat while both sides keep the connection alive.
 final class ServerConnection: @unchecked Sendable {
-    private static let headTerminator: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A]
     /// After an error response the connection is closed "lingering": reading at most this much, for at most
     /// this long, so that unread request bytes do not turn the close into a reset that destroys the response.
     private static let lingerBytes = 64 * 1024
@@ -60,8 +59,7 @@ final class ServerConnection: @unchecked Sendable {
         }
         registry.recordRequest()
         let response = handler(makeRequest(received.head, body: received.body))
-        let asksToClose = HTTPSyntax.tokens(response.headers.lowercasedNames, named: "connection").contains("close")
-        let keepAlive = received.head.wantsKeepAlive && !asksToClose && !registry.isStopping
+        let keepAlive = received.head.wantsKeepAlive && !HTTPSyntax.asksToClose(response.headers) && !registry.isStopping
         guard send(response, answering: received.head, keepAlive: keepAlive) else { return false }
         return registry.endRequest(connection: id)
     }
@@ -72,7 +70,7 @@ final class ServerConnection: @unchecked Sendable {
     private func readRequest(deadline: Deadline) throws(RequestRejection) -> (head: RequestHead, body: [UInt8])? {
         let maxHeaderBytes = configuration.maxHeaderBytes
         guard let headBytes = try receiving({ () throws(ConnectionError) in
-            try reader.read(through: Self.headTerminator, maxBytes: maxHeaderBytes, deadline: deadline)
+            try reader.read(through: HTTPSyntax.headEnd, maxBytes: maxHeaderBytes, deadline: deadline)
         }) else { return nil }
         let head = try RequestHead(parsing: headBytes)
         guard head.contentLength <= configuration.maxBodyBytes else {
@@ -137,8 +135,7 @@ final class ServerConnection: @unchecked Sendable {
     }
 
     private static func framing(of response: HTTPResponse, answering head: RequestHead) -> ResponseFraming {
-        let status = response.status
-        if (100..<200).contains(status) || status == 204 || status == 304 { return .none(announcedLength: nil) }
+        if HTTPSyntax.statusForbidsBody(response.status) { return .none(announcedLength: nil) }
         switch response.body {
         case .bytes(let body):
             return head.method == "HEAD" ? .none(announcedLength: body.count) : .length(body.count)

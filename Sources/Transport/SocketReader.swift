@@ -32,7 +32,8 @@ final class SocketReader {
                 start = end + terminator.count
                 return message
             }
-            guard bufferedByteCount <= maxBytes else { throw .tooLarge }
+            // Up to `terminator.count - 1` bytes past the limit may be the start of the terminator itself.
+            guard bufferedByteCount < maxBytes + terminator.count else { throw .tooLarge }
             searchedCount = max(0, bufferedByteCount - terminator.count + 1)
             try receiveMore(deadline: deadline)
         }

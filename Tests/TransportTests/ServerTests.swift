@@ -125,8 +125,17 @@ import Testing
 final class LockedBox<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
+
     init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
+
+    func get() -> Value { update { $0 } }
+
     func set(_ newValue: Value) { update { $0 = newValue } }
-    func update(_ change: (inout Value) -> Void) { lock.lock(); defer { lock.unlock() }; change(&value) }
+
+    @discardableResult
+    func update<Result>(_ change: (inout Value) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return change(&value)
+    }
 }
