@@ -109,13 +109,13 @@ final class Router: Sendable {
     private func submit(_ request: HTTPRequest) throws -> HTTPResponse {
         let body = try JSONBody(request, allowed: ["transaction"])
         let bytes = try body.hex("transaction")
+        let waitMs = try Self.waitMs(request.query)
         let transaction: SignedTransaction
         do {
             transaction = try service.admit(encoded: bytes)
         } catch {
             throw Problem(admission: error)
         }
-        let waitMs = try Self.waitMs(request.query)
         let status = waitMs > 0 ? try service.waitForCommit(transaction.id, timeoutMs: waitMs) : .pending
         return try statusResponse(transaction.id, status)
     }
@@ -211,7 +211,9 @@ final class Router: Sendable {
             guard let resource = try? JSONSerialization.jsonObject(with: Data(record.resource)) else {
                 throw Problem(500, "Internal error", "a stored record is not JSON", code: "internal")
             }
-            records.append(["id": record.id.hex, "type": record.type.value, "resource": resource, "salt": Hex.encode(record.salt)])
+            // `content` is the exact normalised bytes the commitment covers: SHA-256(salt || content).
+            records.append(["id": record.id.hex, "type": record.type.value, "resource": resource, "salt": Hex.encode(record.salt),
+                            "content": Data(record.resource).base64EncodedString()])
         }
         var object: [String: Any] = ["transaction": release.transaction.hex, "height": release.height, "position": release.position,
                                      "decision": "allowed", "records": records]
@@ -240,7 +242,9 @@ final class Router: Sendable {
         var after: (height: UInt64, position: Int)?
         if let cursor = query["after"] {
             let parts = cursor.split(separator: ".")
-            guard parts.count == 2, let height = UInt64(parts[0]), let position = Int(parts[1]) else {
+            guard parts.count == 2, let height = UInt64(parts[0]), let position = Int(parts[1]), height < 1 << 40,
+                (0..<(1 << 20)).contains(position)
+            else {
                 throw Problem.badRequest("after is HEIGHT.POSITION of the last entry of the previous page")
             }
             after = (height, position)

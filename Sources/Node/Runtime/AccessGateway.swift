@@ -77,21 +77,23 @@ extension NodeService {
         let signed = try decodeSubmission(bytes)
         let submission = signed.submission
         try checkSubmission(signed, resource: resource)
-        do {
-            guard try store.consumeRequest(signed.id, expiresAtMs: submission.createdAtMs + genesis.consensus.transactionMaxAgeMs
-                                           + genesis.consensus.transactionMaxFutureMs, nowMs: clock.nowMs())
-            else { throw GatewayError.replayed }
-        } catch let error as GatewayError {
-            throw error
-        } catch {
-            throw .node(.storage(.wrap(error)))
-        }
         let receipt: VaultReceipt
         do {
             receipt = try vault.put(resource: resource, patient: submission.patient, custodian: organisation)
         } catch {
             if case .invalidResource = error { throw .invalidResource(error) }
             throw .vault(error)
+        }
+        // Marked used only once the resource is known valid, so a rejected resource can be corrected and
+        // sent again under the same signature; a replay of a used request leaves nothing behind.
+        do {
+            guard try store.consumeRequest(signed.id, expiresAtMs: submission.createdAtMs + genesis.consensus.transactionMaxAgeMs
+                                           + genesis.consensus.transactionMaxFutureMs, nowMs: clock.nowMs())
+            else { throw GatewayError.replayed }
+        } catch {
+            try? vault.erase(receipt.record)
+            if let error = error as? GatewayError { throw error }
+            throw .node(.storage(.wrap(error)))
         }
         let register = Transaction(
             chainID: genesis.chainID, signer: identity, nonce: SecureRandom.bytes(count: Transaction.nonceByteCount), createdAtMs: clock.nowMs(),
@@ -176,6 +178,7 @@ extension NodeService {
         let committed: (entry: BlockEntry, height: UInt64, position: Int, blockTimeMs: UInt64)
         do {
             let status = try waitForCommit(transaction.id, timeoutMs: waitMs)
+            if case let .refused(rejection) = status { throw GatewayError.admission(.refused(rejection)) }
             guard case .committed = status, let entry = try committedEntry(transaction.id) else { throw GatewayError.notCommitted(status) }
             committed = entry
         } catch let error as GatewayError {
@@ -198,7 +201,7 @@ extension NodeService {
             log.info("access.released", ["transaction": transaction.id.hex, "height": committed.height, "records": records.count])
             return AccessRelease(transaction: transaction.id, height: committed.height, position: committed.position, grant: grant, records: records)
         case let .denied(reason)?:
-            log.info("access.denied", ["transaction": transaction.id.hex, "height": committed.height, "reason": String(describing: reason)])
+            log.info("access.denied", ["transaction": transaction.id.hex, "height": committed.height, "reason": LedgerJSON.reasonCode(reason)])
             throw .denied(reason, transaction: transaction.id, height: committed.height)
         case nil:
             throw .malformed("the committed entry has no access outcome")

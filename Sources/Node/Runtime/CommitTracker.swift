@@ -17,6 +17,7 @@ final class CommitTracker: @unchecked Sendable {
     private var refusals: [TransactionID: TransactionRejection] = [:]
     private var refusalOrder: [TransactionID] = []
     private var generation: UInt64 = 0
+    private var stopped = false
     private static let maxRemembered = 100_000
 
     /// Called by the block producer after each block is durable.
@@ -46,19 +47,20 @@ final class CommitTracker: @unchecked Sendable {
             let current = try status()
             guard current == .pending else { return current }
             let advanced = condition.withLock { () -> Bool in
-                while generation == seen {
+                while generation == seen && !stopped {
                     if !condition.wait(until: deadline) { return false }
                 }
                 seen = generation
-                return true
+                return !stopped
             }
             if !advanced { return try status() }
         }
     }
 
-    /// Wakes every waiter (at shutdown).
+    /// Wakes every waiter for good (at shutdown): waits answer with the status they have.
     func wakeAll() {
         condition.withLock {
+            stopped = true
             generation &+= 1
             condition.broadcast()
         }
