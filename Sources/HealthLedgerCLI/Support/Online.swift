@@ -74,8 +74,9 @@ enum Online {
             return .failure("cannot reach the node at \(url)", "start it with 'healthledger node', or give --node")
         case let .problem(status, code, _, detail, members):
             if code == "access-denied" {
-                let reason = members["reason"].map { " (\($0))" } ?? ""
-                return CLIError(exitCode: .accessDenied, problem: "access denied\(reason): \(detail)",
+                // The node's detail reads "access denied: <why>"; the reason code is for scripts.
+                let reason = members["reason"].map { " [\($0)]" } ?? ""
+                return CLIError(exitCode: .accessDenied, problem: "\(detail)\(reason)",
                                 remedy: "ask the patient for a grant that covers this request ('healthledger consent grant')")
             }
             if (400..<500).contains(status) {
