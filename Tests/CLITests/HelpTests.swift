@@ -6,8 +6,11 @@ import Testing
 @Suite struct HelpTests {
     static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
-    static let commands = ["key new", "key show", "genesis init", "genesis show", "audit verify"]
-    static let groups = ["", "key", "genesis", "audit"]
+    static let commands = [
+        "key new", "key show", "genesis init", "genesis show", "node", "practitioner enroll", "record put", "record get",
+        "consent grant", "consent revoke", "consent list", "access log", "chain export", "audit verify",
+    ]
+    static let groups = ["", "key", "genesis", "practitioner", "record", "consent", "access", "chain", "audit"]
 
     /// Compares `text` with the golden file `name`. With HEALTHLEDGER_UPDATE_GOLDEN=1 in the environment,
     /// rewrites the file instead (then review the diff).
@@ -31,6 +34,14 @@ import Testing
         let result = try CLIRunner().run("genesis", "init", "--help")
         #expect(result.exitCode == 0)
         try expectGolden(result.stdout, "genesis-init-help.txt")
+    }
+
+    /// Every command the main help lists is in `commands`, so none escapes the tests below.
+    @Test func theTestedCommandsAreAllTheCommands() throws {
+        let help = try CLIRunner().run("--help").stdout
+        let section = help.components(separatedBy: "COMMANDS:\n")[1].components(separatedBy: "\n\n")[0]
+        let listed = section.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces).components(separatedBy: "  ")[0] }
+        #expect(listed == Self.commands)
     }
 
     @Test(arguments: commands + groups)
