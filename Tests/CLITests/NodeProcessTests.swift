@@ -90,6 +90,33 @@ final class NodeProcess: @unchecked Sendable {
         #expect(node.stop(SIGINT) == 0)
     }
 
+    @Test func organisationGrantsAndExpiryThroughTheCommandLine() throws {
+        let cli = try CLIRunner()
+        let data = cli.file("node-data")
+        let node = try NodeProcess(runner: cli, data: data)
+        let patient = try cli.run("key", "new", "--out", "patient.key", "--json").json()["id"] as! String
+        let nurse = try cli.run("key", "new", "--out", "nurse.key", "--json").json()["id"] as! String
+        _ = try cli.run("key", "new", "--out", "stranger.key")
+        #expect(try cli.run("practitioner", "enroll", "--key", data + "/admin.key", "--practitioner", nurse, "--role", "nurse",
+                            "--node", node.url).exitCode == 0)
+        try Data(#"{"resourceType":"Condition","subject":{},"code":{"text":"hypertension"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: cli.file("condition.json")))
+        let put = try cli.run("record", "put", "--key", "patient.key", "--patient", patient, "--file", "condition.json", "--node", node.url, "--json")
+        let record = try #require(try put.json()["recordId"] as? String, "\(put.stderr)")
+
+        // An organisation grant admits its enrolled practitioner and no one else.
+        #expect(try cli.run("consent", "grant", "--key", "patient.key", "--to", "org:local-hospital", "--actions", "read",
+                            "--until", "+3s", "--node", node.url).exitCode == 0)
+        #expect(try cli.run("record", "get", "--key", "nurse.key", "--id", record, "--node", node.url).exitCode == 0)
+        #expect(try cli.run("record", "get", "--key", "stranger.key", "--id", record, "--node", node.url).exitCode == 3)
+        // Once the grant's time has passed in block time, the same read is denied.
+        Thread.sleep(forTimeInterval: 3.2)
+        let expired = try cli.run("record", "get", "--key", "nurse.key", "--id", record, "--node", node.url)
+        #expect(expired.exitCode == 3 && expired.stderr.contains("grantExpired"), "\(expired.stderr)")
+        let log = try cli.run("access", "log", "--patient", patient, "--node", node.url, "--json").json()
+        #expect((log["accesses"] as? [[String: Any]])?.map { $0["decision"] as? String } == ["allowed", "denied", "denied"])
+    }
+
     @Test func afterKill9EveryAcknowledgedTransactionIsThere() throws {
         let cli = try CLIRunner()
         let data = cli.file("node-data")

@@ -50,14 +50,14 @@ enum ConsentOptions {
         return selector
     }
 
-    /// A UTC time (2026-12-31T00:00:00Z) or a duration from now (+30d, +12h, +90m).
+    /// A UTC time (2026-12-31T00:00:00Z) or a duration from now (+30d, +12h, +90m, +45s, +45s).
     static func time(_ text: String, option: String, nowMs: UInt64) throws(CLIError) -> UInt64 {
         if text.hasPrefix("+"), let amount = UInt64(text.dropFirst().dropLast()), let unit = text.last {
-            let unitMs: UInt64? = ["d": 86_400_000, "h": 3_600_000, "m": 60_000][String(unit)]
+            let unitMs: UInt64? = ["d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1_000][String(unit)]
             if let unitMs { return nowMs + amount * unitMs }
         }
         guard let ms = Timestamp.parse(text) else {
-            throw .badInput("--\(option) '\(text)' is not a time", "give a UTC time like 2026-12-31T00:00:00Z, or +30d, +12h, +90m")
+            throw .badInput("--\(option) '\(text)' is not a time", "give a UTC time like 2026-12-31T00:00:00Z, or +30d, +12h, +90m, +45s")
         }
         return ms
     }
@@ -75,8 +75,8 @@ enum ConsentGrant {
             .value("actions", "LIST", required: true, help: "read, diagnose, plan (comma-separated)."),
             .repeated("scope", "SCOPE", help: "all (default), type:TYPE or record:ID; repeatable or comma-separated."),
             .repeated("purpose", "CODE", help: "Allowed HL7 PurposeOfUse codes (default: TREAT)."),
-            .value("from", "TIME", help: "In force from this time (UTC time, or +30d, +12h, +90m)."),
-            .value("until", "TIME", help: "In force until this time (UTC time, or +30d, +12h, +90m)."),
+            .value("from", "TIME", help: "In force from this time (UTC time, or +30d, +12h, +90m, +45s)."),
+            .value("until", "TIME", help: "In force until this time (UTC time, or +30d, +12h, +90m, +45s)."),
             .node,
         ],
         run: run)
@@ -102,7 +102,7 @@ enum ConsentGrant {
                                  notBeforeMs: notBefore, notAfterMs: notAfter)
         let transaction = session.signer.transaction(.grantConsent(terms), by: key)
         let answer = try Online.call(session.url) { () throws(ClientError) in try session.client.submit(transaction) }
-        let height = (answer["height"] as? NSNumberConvertible)?.uint64 ?? 0
+        let height = Online.height(of: answer)
         return CommandOutput(text: "granted \(terms.actions) to \(grantee) as grant \(transaction.id.hex) (block \(height))",
                              json: ["grantId": .string(transaction.id.hex), "height": .number(height)])
     }
@@ -128,7 +128,7 @@ enum ConsentRevoke {
         guard let grant = GrantID(hex: text) else { throw .badInput("--grant '\(text)' is not a grant id", "give the 64 hex characters 'consent grant' printed") }
         let transaction = session.signer.transaction(.revokeConsent(RevokeConsent(grant: grant)), by: key)
         let answer = try Online.call(session.url) { () throws(ClientError) in try session.client.submit(transaction) }
-        let height = (answer["height"] as? NSNumberConvertible)?.uint64 ?? 0
+        let height = Online.height(of: answer)
         return CommandOutput(text: "revoked grant \(grant.hex) from block \(height) on",
                              json: ["grantId": .string(grant.hex), "revoked": true, "height": .number(height)])
     }
@@ -199,7 +199,3 @@ enum ChainExport {
         return CommandOutput(text: "exported \(bytes) bytes to \(path)", json: ["file": .string(path), "bytes": .number(bytes)])
     }
 }
-
-/// Numbers in node answers arrive as NSNumber.
-protocol NSNumberConvertible { var uint64: UInt64 { get } }
-extension NSNumber: NSNumberConvertible { var uint64: UInt64 { uint64Value } }

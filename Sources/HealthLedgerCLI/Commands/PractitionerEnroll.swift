@@ -30,7 +30,7 @@ enum PractitionerEnroll {
         let transaction = session.signer.transaction(
             .enrollPractitioner(EnrollPractitioner(organisation: organisation.id, practitioner: practitioner, role: role)), by: adminKey)
         let answer = try Online.call(session.url) { () throws(ClientError) in try session.client.submit(transaction) }
-        let height = (answer["height"] as? NSNumberConvertible)?.uint64 ?? 0
+        let height = Online.height(of: answer)
         return CommandOutput(
             text: "enrolled \(practitioner.text) as \(role) at \(organisation.id) (block \(height))",
             json: ["practitioner": .string(practitioner.text), "organisation": .string(organisation.id.value), "role": .string(role.value),

@@ -88,6 +88,9 @@ enum Online {
         }
     }
 
+    /// The block height a node answer names (0 when it names none).
+    static func height(of answer: [String: Any]) -> UInt64 { (answer["height"] as? NSNumber)?.uint64Value ?? 0 }
+
     /// A node answer (Foundation JSON) as an ordered JSON value (members sorted by name).
     static func json(_ value: Any) -> JSONValue {
         switch value {
