@@ -172,6 +172,9 @@ final class NodeProcess: @unchecked Sendable {
 
     var pid: Int32 { process.processIdentifier }
 
+    /// CPU seconds (user + system) the node process has used.
+    var cpuSeconds: Double { cpuSecondsOfProcess(String(pid)) }
+
     /// A field of /proc/PID/status ("VmHWM" is the peak resident set), in megabytes.
     func memoryMB(_ field: String) -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
@@ -190,6 +193,16 @@ final class NodeProcess: @unchecked Sendable {
     }
 
     deinit { if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() } }
+}
+
+/// CPU seconds (user + system) of /proc/ID/stat ("self" for this process).
+func cpuSecondsOfProcess(_ id: String) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(id)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return .nan }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// Small HTTP helpers against a node.
@@ -281,6 +294,11 @@ final class ChainWriter {
     private let executor: BlockExecutor
     private(set) var timeMs: UInt64
     private(set) var events = 0
+    /// ChainStore's default `idIndexFlushCount`: ids it holds in memory (and reloads from the entries table
+    /// when opened) until it writes them to the id index.
+    static let idIndexFlushCount = 50_000
+    /// Ids committed since the store last flushed its id index, mirroring ChainStore.append.
+    private(set) var unflushedIDs = 0
 
     init(chain: BenchChain) throws {
         self.chain = chain
@@ -318,6 +336,8 @@ final class ChainWriter {
                          changes: proposal.changes)
         timeMs = blockTimeMs
         events += proposal.entries.count
+        unflushedIDs += proposal.entries.count
+        if unflushedIDs >= Self.idIndexFlushCount { unflushedIDs = 0 }
     }
 }
 

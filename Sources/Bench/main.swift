@@ -20,7 +20,7 @@ let usage = """
     Options (node):
       --grants N             grants in the large ledger (default 1000000; plus one record per patient)
       --patients N           patients in the large ledger (default 100000)
-      --clients N            client connections at saturation (default 4)
+      --clients N            client connections at saturation (default 8)
       --window-seconds S     saturation measuring window, after a 3 s warm-up (default 10)
       --latency-seconds S    duration of the half-rate latency run (default 10)
       --access-samples N     sequential POST /v1/access requests timed per node (default 200)
