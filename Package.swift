@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Node", dependencies: ["Storage", "Ledger", "Crypto", "Transport"], swiftSettings: swiftSettings),
         .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
-        .executableTarget(name: "Bench", dependencies: ["Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),

@@ -3,14 +3,32 @@
 import Foundation
 
 let usage = """
-    usage: healthledger-bench [core] [--events N] [--block-size N] [--baseline-seconds S] [--dir DIR]
+    usage: healthledger-bench core [--events N] [--block-size N] [--baseline-seconds S] [--dir DIR]
+           healthledger-bench node [--grants N] [--patients N] [--clients N] [--window-seconds S]
+                                   [--latency-seconds S] [--access-samples N] [--decisions N] [--restarts N]
+                                   [--no-fast-interval] [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
 
     Parts:
       core   Ed25519 baseline (E1 one thread, E2 two threads), chain store append rate, offline audit rate
+      node   Ed25519 baseline, then against a real `healthledger node` process on loopback: committed tx/s at
+             saturation, commit latency at half that rate, access-with-audit latency, policy decision with
+             1,000,000 grants, node peak memory, restart time on a ledger of more than 1,000,000 events
 
-    Options:
+    Options (core):
       --events N             events in the generated chain (default 200000, at least 10000)
       --block-size N         events per block (default 1000)
+    Options (node):
+      --grants N             grants in the large ledger (default 1000000; plus one record per patient)
+      --patients N           patients in the large ledger (default 100000)
+      --clients N            client connections at saturation (default 8)
+      --window-seconds S     saturation measuring window, after a 3 s warm-up (default 10)
+      --latency-seconds S    duration of the half-rate latency run (default 10)
+      --access-samples N     sequential POST /v1/access requests timed per node (default 200)
+      --decisions N          policy decisions timed (default 20000)
+      --restarts N           timed restarts (default 3; the median is reported)
+      --no-fast-interval     skip the second access measurement on a genesis with blockIntervalMs = 1
+      --node-binary PATH     the healthledger binary (default: beside this program)
+    Common:
       --baseline-seconds S   how long each Ed25519 baseline runs (default 3)
       --dir DIR              scratch directory (default: a new temporary directory, removed afterwards)
 
@@ -22,7 +40,9 @@ func fail(_ message: String, code: Int32) -> Never {
     exit(code)
 }
 
+signal(SIGPIPE, SIG_IGN)
 var options = CoreBenchmark.Options()
+var nodeOptions = NodeBenchmark.Options()
 var parts: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -37,17 +57,32 @@ while let argument = arguments.popFirst() {
     }
     switch argument {
     case "-h", "--help": print(usage); exit(0)
-    case "core": parts.append(argument)
+    case "core", "node": parts.append(argument)
     case "--events": options.events = number(10_000...50_000_000)
     case "--block-size": options.blockSize = number(1...100_000)
-    case "--baseline-seconds": options.baselineSeconds = Double(number(1...60))
-    case "--dir": options.directory = value()
+    case "--baseline-seconds":
+        options.baselineSeconds = Double(number(1...60))
+        nodeOptions.baselineSeconds = options.baselineSeconds
+    case "--dir":
+        options.directory = value()
+        nodeOptions.directory = options.directory
+    case "--grants": nodeOptions.grants = number(1_000...50_000_000)
+    case "--patients": nodeOptions.patients = number(1_000...10_000_000)
+    case "--clients": nodeOptions.clients = number(1...64)
+    case "--window-seconds": nodeOptions.windowSeconds = Double(number(1...600))
+    case "--latency-seconds": nodeOptions.latencySeconds = Double(number(1...600))
+    case "--access-samples": nodeOptions.accessSamples = number(10...100_000)
+    case "--decisions": nodeOptions.decisions = number(100...10_000_000)
+    case "--restarts": nodeOptions.restarts = number(1...50)
+    case "--no-fast-interval": nodeOptions.fastInterval = false
+    case "--node-binary": nodeOptions.nodeBinary = value()
     default: fail("unknown argument \(argument)\n\n\(usage)", code: 2)
     }
 }
+guard parts.count <= 1 else { fail("name one part (core or node)\n\n\(usage)", code: 2) }
 
 do {
-    let result = try CoreBenchmark(options: options).run()
+    let result = try parts.first == "node" ? NodeBenchmark(options: nodeOptions).run() : CoreBenchmark(options: options).run()
     let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
 } catch {
