@@ -217,9 +217,16 @@ struct NodeBenchmark {
     // MARK: Saturation
 
     private func measureSaturation(node: NodeProcess, population: Population) throws -> [String: Any] {
-        let count = 150_000
-        progress("signing \(count) transactions (half grants, a quarter allowed reads, a quarter denied reads) before timing...")
-        let bodies = parallelMap(count) { transactionBody(population.mixed($0)) }
+        let count = 200_000
+        let batchSize = 100
+        progress("signing \(count) transactions (half grants, a quarter allowed reads, a quarter denied reads) before timing, "
+            + "sent in batches of \(batchSize) (POST /v1/transactions/batch)...")
+        let signed = parallelMap(count) { population.mixed($0).canonicalBytes }
+        let bodies = stride(from: 0, to: count, by: batchSize).map { start in
+            signed[start..<min(start + batchSize, count)].reduce(into: [UInt8]()) { body, bytes in
+                body += withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes
+            }
+        }
         let feed = Feed(bodies)
         let tally = Tally()
         let url = node.url
@@ -227,7 +234,7 @@ struct NodeBenchmark {
             guard let http = try? HTTPClient(baseURL: url, timeoutMs: 30_000) else { tally.count("connect-error"); return }
             while let index = feed.take() {
                 while true {
-                    guard let response = try? http.request("POST", "/v1/transactions", headers: jsonHeaders, body: feed.bodies[index]) else {
+                    guard let response = try? http.request("POST", "/v1/transactions/batch", headers: binaryHeaders, body: feed.bodies[index]) else {
                         tally.count("transport-error"); break
                     }
                     if response.status == 503 {
@@ -235,7 +242,7 @@ struct NodeBenchmark {
                         usleep(5_000)
                         continue
                     }
-                    tally.count(response.status == 202 ? "admitted" : "http-\(response.status)")
+                    tally.count(response.status == 200 ? "batches-admitted" : "http-\(response.status)")
                     break
                 }
             }
@@ -267,7 +274,7 @@ struct NodeBenchmark {
             + "mempool at the end of the window \(mempool); client answers \(counts)")
         progress("  CPU during the window: node \(rounded(nodeCores)) cores, benchmark clients \(rounded(benchCores)) cores (of 2)")
         if exhausted { progress("WARNING: the pre-signed transactions ran out inside the window; the rate is a lower bound") }
-        let errors = counts.filter { !["admitted", "busy"].contains($0.key) }
+        let errors = counts.filter { !["admitted", "batches-admitted", "busy"].contains($0.key) }
         if !errors.isEmpty { progress("WARNING: unexpected answers during saturation: \(errors)") }
         return ["node_commit_tx_per_s": rounded(rate, 0), "node_commit_window_s": rounded(windowEnd - windowStart, 2),
                 "node_commit_entries_per_block": blocks > 0 ? Int((committedAfter - committedBefore) / blocks) : 0,

@@ -133,6 +133,7 @@ func transactionBody(_ transaction: SignedTransaction) -> [UInt8] {
 }
 
 let jsonHeaders: [(name: String, value: String)] = [(name: "content-type", value: "application/json")]
+let binaryHeaders: [(name: String, value: String)] = [(name: "content-type", value: "application/octet-stream")]
 
 /// A real `healthledger node` process on a free loopback port.
 final class NodeProcess: @unchecked Sendable {

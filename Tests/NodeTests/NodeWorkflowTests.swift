@@ -149,3 +149,32 @@ import TestSupport
         #expect(try node.client.head()["chainId"] as? String == node.signer.chainID.value)
     }
 }
+
+/// The batch route admits each transaction on its own and answers each in order.
+@Suite struct BatchSubmissionTests {
+    @Test func aBatchAdmitsEachTransactionOnItsOwn() throws {
+        let node = try TestNode()
+        let patientKey = Ed25519.PrivateKey()
+        let grants = (0..<20).map { _ in
+            node.signer.transaction(.grantConsent(GrantConsent(grantee: .organisation(node.organisation), actions: AccessActions([.read]))),
+                                    by: patientKey)
+        }
+        let foreign = RequestSigner(chainID: ChainID("another-chain")!).transaction(
+            .grantConsent(GrantConsent(grantee: .organisation(node.organisation), actions: AccessActions([.read]))), by: patientKey)
+        let results = try node.client.submitBatch(grants + [foreign, grants[0]])
+        #expect(results.count == 22)
+        #expect(results.prefix(20).map { $0["id"] as? String } == grants.map(\.id.hex))
+        #expect(results[20]["code"] as? String == "wrong-chain")
+        // Pending still (duplicate) or already committed by group commit (replayed): refused either way.
+        #expect(["duplicate", "replayed"].contains(results[21]["code"] as? String))
+        for grant in grants {
+            #expect(try node.runtime.service.waitForCommit(grant.id, timeoutMs: 10_000) != .pending)
+        }
+        let listed = try node.client.consents(of: identity(patientKey))["grants"] as? [[String: Any]] ?? []
+        #expect(listed.count == 20)
+        let garbage = try HTTPTestClient(node.runtime.url).post("/v1/transactions/batch", body: [0, 0, 0, 9, 1, 2])
+        #expect(garbage.status == 400)
+        let wrongMethod = try HTTPTestClient(node.runtime.url).client.request("GET", "/v1/transactions/batch")
+        #expect(wrongMethod.status == 405 || wrongMethod.status == 400, "GET batch is either not a transaction id or a wrong method")
+    }
+}

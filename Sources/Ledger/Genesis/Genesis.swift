@@ -39,7 +39,8 @@ public struct Validator: Hashable, Sendable {
 public struct ConsensusParameters: Hashable, Sendable {
     public var blockMaxEntries: UInt32 = 2_000
     public var blockMaxBytes: UInt32 = 4 * 1024 * 1024
-    /// How long a node waits to fill a block before cutting it.
+    /// How often consensus proposes a block when several validators certify (issue 4). A validator that
+    /// certifies alone commits by group commit instead (docs/ARCHITECTURE.md), without waiting.
     public var blockIntervalMs: UInt64 = 100
     /// A transaction is accepted only in blocks whose time is at most this much after its creation time.
     public var transactionMaxAgeMs: UInt64 = 10 * 60 * 1000

@@ -16,7 +16,7 @@ final class Router: Sendable {
     static let routes: [(method: String, pattern: String)] = [
         ("GET", "/health"), ("GET", "/metrics"),
         ("GET", "/v1/chain/head"), ("GET", "/v1/chain/genesis"), ("GET", "/v1/chain/export"), ("GET", "/v1/blocks/{height}"),
-        ("POST", "/v1/transactions"), ("GET", "/v1/transactions/{id}"),
+        ("POST", "/v1/transactions"), ("POST", "/v1/transactions/batch"), ("GET", "/v1/transactions/{id}"),
         ("POST", "/v1/records"), ("GET", "/v1/records/{id}"), ("POST", "/v1/access"),
         ("GET", "/v1/patients/{patient}/consents"), ("GET", "/v1/patients/{patient}/accesses"),
     ]
@@ -31,13 +31,16 @@ final class Router: Sendable {
 
     private func route(_ request: HTTPRequest) -> HTTPResponse {
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        guard let match = Self.routes.first(where: { Self.matches($0.pattern, segments) }) else {
+        // A literal segment beats a {parameter} (so /v1/transactions/batch is not a transaction id).
+        let candidates = Self.routes.filter { Self.matches($0.pattern, segments) }.sorted { Self.literalCount($0.pattern) > Self.literalCount($1.pattern) }
+        guard !candidates.isEmpty else {
             return .problem(404, title: "Not found", detail: "no route \(request.path); see docs/API.md", extra: ["code": "not-found"])
         }
-        guard match.method == request.method else {
-            var response = HTTPResponse.problem(405, title: "Method not allowed", detail: "\(request.path) takes \(match.method)",
+        guard let match = candidates.first(where: { $0.method == request.method }) else {
+            let allowed = Set(candidates.map(\.method)).sorted().joined(separator: ", ")
+            var response = HTTPResponse.problem(405, title: "Method not allowed", detail: "\(request.path) takes \(allowed)",
                                                 extra: ["code": "method-not-allowed"])
-            response.headers.append((name: "allow", value: match.method))
+            response.headers.append((name: "allow", value: allowed))
             return response
         }
         let parameters = Self.parameters(match.pattern, segments)
@@ -60,6 +63,7 @@ final class Router: Sendable {
         case "/v1/chain/export": return export()
         case "/v1/blocks/{height}": return try block(parameters["height"]!, binary: request.query["format"] == "binary")
         case "/v1/transactions": return try submit(request)
+        case "/v1/transactions/batch": return try submitBatch(request)
         case "/v1/transactions/{id}": return try transactionStatus(parameters["id"]!)
         case "/v1/records": return try storeRecord(request)
         case "/v1/records/{id}": return try recordInfo(parameters["id"]!)
@@ -120,6 +124,53 @@ final class Router: Sendable {
         return try statusResponse(transaction.id, status)
     }
 
+    /// The largest batch accepted.
+    static let maxBatchTransactions = 1_000
+
+    /// Admits many signed transactions in one request, each on its own: the body is a sequence of records,
+    /// u32 length then the canonical signed bytes (docs/API.md). Answers each in order with its id and
+    /// `pending`, or why it was refused. When the mempool has no room for the whole batch, nothing is
+    /// admitted and the answer is 503.
+    private func submitBatch(_ request: HTTPRequest) throws -> HTTPResponse {
+        let transactions = try Self.batchRecords(request.body)
+        guard service.mempool.count + transactions.count <= service.mempool.capacity else {
+            throw Problem(admission: .busy)
+        }
+        var results: [String] = []
+        results.reserveCapacity(transactions.count)
+        for bytes in transactions {
+            do {
+                let transaction = try service.admit(encoded: bytes)
+                results.append("{\"id\":\"\(transaction.id.hex)\",\"status\":\"pending\"}")
+            } catch {
+                let problem = Problem(admission: error)
+                let object = LedgerJSON.encode(["status": "refused", "code": problem.code, "detail": problem.detail])
+                results.append(String(decoding: object, as: UTF8.self))
+            }
+        }
+        return .json(200, Array("{\"results\":[\(results.joined(separator: ","))]}".utf8))
+    }
+
+    static func batchRecords(_ body: [UInt8]) throws -> [[UInt8]] {
+        var records: [[UInt8]] = []
+        var offset = 0
+        while offset < body.count {
+            guard body.count - offset >= 4 else { throw Problem.badRequest("the batch ends inside a length prefix") }
+            let length = body[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            offset += 4
+            guard length > 0, length <= Transaction.maxEncodedBytes, body.count - offset >= length else {
+                throw Problem.badRequest("batch record \(records.count) has an impossible length \(length)")
+            }
+            records.append(Array(body[offset..<offset + length]))
+            offset += length
+            guard records.count <= maxBatchTransactions else {
+                throw Problem.badRequest("a batch holds at most \(maxBatchTransactions) transactions")
+            }
+        }
+        guard !records.isEmpty else { throw Problem.badRequest("the batch is empty") }
+        return records
+    }
+
     private func transactionStatus(_ idText: String) throws -> HTTPResponse {
         guard let id = TransactionID(hex: idText) else { throw Problem.badRequest("a transaction id is 64 hex characters") }
         let status = try service.status(of: id)
@@ -131,8 +182,8 @@ final class Router: Sendable {
         var object: [String: Any] = ["id": id.hex]
         switch status {
         case .pending, .unknown:
-            object["status"] = "pending"
-            return .json(202, LedgerJSON.encode(object))
+            // The hot answer at saturation: written directly rather than through JSONSerialization.
+            return .json(202, Array("{\"id\":\"\(id.hex)\",\"status\":\"pending\"}".utf8))
         case let .refused(rejection):
             throw Problem(422, "Refused in block", "the transaction could not be committed: \(rejection)", code: "refused")
         case let .committed(height, position):
@@ -261,6 +312,8 @@ final class Router: Sendable {
         let parts = pattern.split(separator: "/").map(String.init)
         return parts.count == segments.count && zip(parts, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
     }
+
+    private static func literalCount(_ pattern: String) -> Int { pattern.split(separator: "/").filter { !$0.hasPrefix("{") }.count }
 
     private static func parameters(_ pattern: String, _ segments: [String]) -> [String: String] {
         var result: [String: String] = [:]

