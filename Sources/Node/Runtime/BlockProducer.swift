@@ -68,11 +68,14 @@ final class BlockProducer: @unchecked Sendable {
         let height = store.headHeight + 1
         let blockTimeMs = max(service.clock.nowMs(), store.headTimeMs + 1)
         let proposal = try service.executor.propose(candidates, height: height, blockTimeMs: blockTimeMs, state: store)
+        let executed = DispatchTime.now()
         let refused = proposal.rejected.map { ($0.0.id, $0.1) }
         if !proposal.entries.isEmpty {
             let committed = certify(entries: proposal.entries, height: height, timeMs: blockTimeMs, previousHash: store.headHash)
+            let certified = DispatchTime.now()
             try store.append(committed, changes: proposal.changes)
-            record(committed, seconds: Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+            record(committed, timings: [("execute_ms", started, executed), ("certify_ms", executed, certified),
+                                        ("append_ms", certified, DispatchTime.now())])
         }
         service.mempool.remove(Set(proposal.entries.map(\.transaction.id) + refused.map(\.0)))
         for (id, reason) in refused {
@@ -94,7 +97,9 @@ final class BlockProducer: @unchecked Sendable {
         return CommittedBlock(block: Block(header: header, entries: entries), certificate: certificate)
     }
 
-    private func record(_ committed: CommittedBlock, seconds: Double) {
+    private func record(_ committed: CommittedBlock, timings: [(name: String, from: DispatchTime, to: DispatchTime)]) {
+        let milliseconds = timings.map { ($0.name, Double($0.to.uptimeNanoseconds - $0.from.uptimeNanoseconds) / 1e6) }
+        let seconds = milliseconds.reduce(0) { $0 + $1.1 } / 1000
         let metrics = service.metrics
         let entries = committed.block.entries
         metrics.increment("healthledger_blocks_committed_total")
@@ -104,6 +109,8 @@ final class BlockProducer: @unchecked Sendable {
         }
         metrics.set("healthledger_chain_height", Double(committed.height))
         metrics.set("healthledger_block_commit_seconds_last", seconds)
-        service.log.info("block.committed", ["height": committed.height, "entries": entries.count, "hash": committed.block.header.hash.hex])
+        var fields: [String: any Sendable] = ["height": committed.height, "entries": entries.count, "hash": committed.block.header.hash.hex]
+        for (name, value) in milliseconds { fields[name] = (value * 100).rounded() / 100 }
+        service.log.info("block.committed", fields)
     }
 }

@@ -25,7 +25,12 @@ public struct AccessLogEntry: Sendable, Equatable {
 /// opening a store never replays the chain.
 ///
 /// Each block is appended in one SQLite transaction with `synchronous=FULL`: when `append` returns, the
-/// block and its state changes are on disk, all or nothing. Thread-safe: one connection behind a lock.
+/// block and its state changes are on disk, all or nothing.
+///
+/// Thread-safe: one writer connection (appends and single-use requests) behind a write lock, and a pool of
+/// reader connections for state look-ups, so API reads and admission checks do not queue behind a block
+/// being written (WAL mode lets readers proceed during a write). The head and the unindexed ids sit behind
+/// a short lock of their own.
 ///
 /// The transaction-id index is written in batches: ids are SHA-256 hashes, so inserting each block's ids
 /// one by one would dirty a different index page per id (measured: append rate halved by 200,000 events).
@@ -35,7 +40,9 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     public let path: String
     public let genesis: Genesis
     private let database: Database
-    private let lock = NSLock()
+    private let writeLock = NSLock()
+    private let readers: ReaderPool
+    private let memoryLock = NSLock()
     private var head: (height: UInt64, hash: SHA256Digest, timeMs: UInt64)
     /// Ids of committed entries not yet in the `tx_index` table, with their sequence numbers.
     private var unindexedIDs: [TransactionID: UInt64]
@@ -65,6 +72,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             try Self.bindGenesis(database, genesis: genesis, path: path)
             head = try Self.loadHead(database, genesis: genesis)
             unindexedIDs = try ChainSchema.entryIDs(above: try ChainSchema.indexedHeight(in: database), in: database)
+            readers = try ReaderPool(path: path, count: 4)
         } catch {
             throw StorageError.wrap(error)
         }
@@ -88,9 +96,10 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         return (height, hash, timeMs)
     }
 
-    private func locked<T>(_ body: () throws -> T) throws(StorageError) -> T {
-        lock.lock()
-        defer { lock.unlock() }
+    /// Runs `body` on the writer connection.
+    private func writing<T>(_ body: () throws -> T) throws(StorageError) -> T {
+        writeLock.lock()
+        defer { writeLock.unlock() }
         do {
             return try body()
         } catch {
@@ -98,22 +107,32 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on one of the reader connections.
+    private func reading<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        do {
+            return try readers.with(body)
+        } catch {
+            throw StorageError.wrap(error)
+        }
+    }
+
     /// Height, hash and time of the last committed block (height 0, the genesis hash and time when empty).
-    public var headHeight: UInt64 { lock.withLock { head.height } }
-    public var headHash: SHA256Digest { lock.withLock { head.hash } }
-    public var headTimeMs: UInt64 { lock.withLock { head.timeMs } }
+    public var headHeight: UInt64 { memoryLock.withLock { head.height } }
+    public var headHash: SHA256Digest { memoryLock.withLock { head.hash } }
+    public var headTimeMs: UInt64 { memoryLock.withLock { head.timeMs } }
 
     /// Appends a committed block and the state changes it makes (from `BlockExecutor.execute`), durably
     /// and atomically. The caller has verified the block; this checks only that it extends the chain.
     public func append(_ committed: CommittedBlock, changes: StateChanges) throws(StorageError) {
         let header = committed.block.header
-        try locked {
-            guard header.height == head.height + 1, header.previousHash == head.hash else {
-                throw StorageError.notNextBlock(expectedHeight: head.height + 1, got: header.height)
+        try writing {
+            let (currentHead, unindexed) = memoryLock.withLock { (head, unindexedIDs) }
+            guard header.height == currentHead.height + 1, header.previousHash == currentHead.hash else {
+                throw StorageError.notNextBlock(expectedHeight: currentHead.height + 1, got: header.height)
             }
             precondition(changes.height == header.height, "state changes belong to another block")
             let hash = header.hash
-            var ids = unindexedIDs
+            var ids = unindexed
             for (position, entry) in committed.block.entries.enumerated() {
                 ids[entry.transaction.id] = Self.sequence(height: header.height, position: position)
             }
@@ -123,14 +142,17 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                 try ChainSchema.insertChanges(changes, into: db)
                 if flush { try ChainSchema.flushIDIndex(ids, coveringThrough: header.height, into: db) }
             }
-            unindexedIDs = flush ? [:] : ids
-            head = (header.height, hash, header.timeMs)
+            // Only after the commit: until then readers find the new ids here, and afterwards in the index.
+            memoryLock.withLock {
+                unindexedIDs = flush ? [:] : ids
+                head = (header.height, hash, header.timeMs)
+            }
         }
     }
 
     /// The committed block at `height`, or nil above the head.
     public func block(at height: UInt64) throws(StorageError) -> CommittedBlock? {
-        try locked {
+        try reading { database in
             guard let stored = try ChainSchema.storedBlock(at: height, in: database) else { return nil }
             do {
                 return try CommittedBlock(canonicalBytes: stored.bytes)
@@ -143,21 +165,21 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     /// The canonical bytes of the committed block at `height` (what an export carries), its entry count and
     /// hash, or nil above the head.
     public func storedBlock(at height: UInt64) throws(StorageError) -> StoredBlock? {
-        try locked { try ChainSchema.storedBlock(at: height, in: database) }
+        try reading { try ChainSchema.storedBlock(at: height, in: $0) }
     }
 
     /// Where a committed transaction is: block height and position in the block.
     public func location(of id: TransactionID) throws(StorageError) -> (height: UInt64, position: Int)? {
-        try locked {
-            guard let seq = try sequence(of: id) else { return nil }
+        try reading { database in
+            guard let seq = try sequence(of: id, in: database) else { return nil }
             return (seq >> Self.positionBits, Int(seq & ((1 << Self.positionBits) - 1)))
         }
     }
 
     /// The committed entry at a position, with its block's time.
     public func entry(height: UInt64, position: Int) throws(StorageError) -> (entry: BlockEntry, blockTimeMs: UInt64)? {
-        guard height <= head.height, position >= 0, position < 1 << Self.positionBits else { return nil }
-        return try locked { try ChainSchema.entry(seq: Self.sequence(height: height, position: position), in: database) }
+        guard height <= headHeight, position >= 0, position < 1 << Self.positionBits else { return nil }
+        return try reading { try ChainSchema.entry(seq: Self.sequence(height: height, position: position), in: $0) }
     }
 
     /// The accesses to `patient`'s records (allowed and denied), oldest first: the accounting of disclosures.
@@ -165,7 +187,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     public func accessLog(patient: Identity, after: (height: UInt64, position: Int)? = nil,
                           limit: Int = 1_000) throws(StorageError) -> [AccessLogEntry] {
         precondition(limit > 0, "the page size must be positive")
-        return try locked {
+        return try reading { database in
             let afterSeq = after.map { Self.sequence(height: $0.height, position: $0.position) } ?? 0
             return try ChainSchema.accessSequences(patient: patient, afterSeq: afterSeq, limit: limit, in: database).map { seq in
                 guard let (entry, timeMs) = try ChainSchema.entry(seq: seq, in: database),
@@ -182,7 +204,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     /// after `expiresAtMs` (when their creation time is outside the acceptance window, so they could not be
     /// accepted again anyway).
     public func consumeRequest(_ id: SHA256Digest, expiresAtMs: UInt64, nowMs: UInt64) throws(StorageError) -> Bool {
-        try locked {
+        try writing {
             try database.write { db in
                 try db.run("DELETE FROM used_requests WHERE expires_ms < ?", [.integer(Int64(clamping: nowMs))])
                 guard try db.queryOne("SELECT 1 FROM used_requests WHERE id = ?", [.blob(id.bytes)], { _ in true }) == nil else {
@@ -200,38 +222,68 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         return height << positionBits | UInt64(position)
     }
 
-    /// Call with the lock held.
-    private func sequence(of id: TransactionID) throws -> UInt64? {
-        if let seq = unindexedIDs[id] { return seq }
+    /// Looks in the unindexed ids first, then in the index through `database` (a reader).
+    private func sequence(of id: TransactionID, in database: Database) throws -> UInt64? {
+        if let seq = memoryLock.withLock({ unindexedIDs[id] }) { return seq }
         return try database.queryOne("SELECT seq FROM tx_index WHERE id = ?", [.blob(id.digest.bytes)]) { UInt64($0.int64(0)) }
     }
 
     /// Runs SQLite's quick integrity check.
-    public func integrityCheck() throws(StorageError) -> Bool { try locked { try database.integrityCheck() } }
+    public func integrityCheck() throws(StorageError) -> Bool { try writing { try database.integrityCheck() } }
 
     // MARK: LedgerStateReader
 
     public func grant(_ id: GrantID) throws -> Grant? {
-        try locked { try ChainSchema.grant(id, in: database) }
+        try reading { try ChainSchema.grant(id, in: $0) }
     }
 
     public func grants(ofPatient patient: Identity) throws -> [Grant] {
-        try locked { try ChainSchema.grants(ofPatient: patient, in: database) }
+        try reading { try ChainSchema.grants(ofPatient: patient, in: $0) }
     }
 
     public func enrolment(of practitioner: Identity) throws -> Enrolment? {
-        try locked { try ChainSchema.enrolment(of: practitioner, in: database) }
+        try reading { try ChainSchema.enrolment(of: practitioner, in: $0) }
     }
 
     public func record(_ id: RecordID) throws -> RecordEntry? {
-        try locked { try ChainSchema.record(id, in: database) }
+        try reading { try ChainSchema.record(id, in: $0) }
     }
 
     public func records(ofPatient patient: Identity, custodian: OrganisationID) throws -> [RecordEntry] {
-        try locked { try ChainSchema.records(ofPatient: patient, custodian: custodian, in: database) }
+        try reading { try ChainSchema.records(ofPatient: patient, custodian: custodian, in: $0) }
     }
 
     public func isCommitted(_ id: TransactionID) throws -> Bool {
-        try locked { try sequence(of: id) != nil }
+        try reading { try sequence(of: id, in: $0) != nil }
+    }
+}
+
+/// A few connections for look-ups, each used by one thread at a time. WAL mode gives each statement a
+/// consistent snapshot of the last committed block, while the writer connection appends the next.
+final class ReaderPool: @unchecked Sendable {
+    private let connections: [(database: Database, lock: NSLock)]
+    private let counterLock = NSLock()
+    private var next = 0
+
+    init(path: String, count: Int) throws {
+        precondition(count > 0, "a reader pool needs a connection")
+        connections = try (0..<count).map { _ in
+            // Read-write mode only because SQLite needs write access to the WAL index; these never write.
+            let database = try Database(path: path, mode: .readWrite, synchronous: .full)
+            try database.execute("PRAGMA query_only = ON")
+            return (database, NSLock())
+        }
+    }
+
+    /// Runs `body` on the next connection, waiting for it if another thread is using it.
+    func with<T>(_ body: (Database) throws -> T) throws -> T {
+        let index = counterLock.withLock { () -> Int in
+            defer { next = (next + 1) % connections.count }
+            return next
+        }
+        let connection = connections[index]
+        connection.lock.lock()
+        defer { connection.lock.unlock() }
+        return try body(connection.database)
     }
 }
