@@ -67,7 +67,7 @@ final class BlockProducer: @unchecked Sendable {
         let store = service.store
         let height = store.headHeight + 1
         let blockTimeMs = max(service.clock.nowMs(), store.headTimeMs + 1)
-        let proposal = try service.executor.propose(candidates, height: height, blockTimeMs: blockTimeMs, state: store)
+        let proposal = try service.executor.propose(candidates, height: height, blockTimeMs: blockTimeMs, state: store.writerView)
         let executed = DispatchTime.now()
         let refused = proposal.rejected.map { ($0.0.id, $0.1) }
         if !proposal.entries.isEmpty {

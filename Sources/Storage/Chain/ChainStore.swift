@@ -107,6 +107,25 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         }
     }
 
+    /// The consent state read through the writer connection, for the one thread that appends (the block
+    /// producer): its look-ups then never wait for a reader connection that request threads are using.
+    public var writerView: LedgerStateReader { WriterView(store: self) }
+
+    private struct WriterView: LedgerStateReader {
+        let store: ChainStore
+
+        private func read<T>(_ body: (Database) throws -> T) throws -> T { try store.writing { try body(store.database) } }
+
+        func grant(_ id: GrantID) throws -> Grant? { try read { try ChainSchema.grant(id, in: $0) } }
+        func grants(ofPatient patient: Identity) throws -> [Grant] { try read { try ChainSchema.grants(ofPatient: patient, in: $0) } }
+        func enrolment(of practitioner: Identity) throws -> Enrolment? { try read { try ChainSchema.enrolment(of: practitioner, in: $0) } }
+        func record(_ id: RecordID) throws -> RecordEntry? { try read { try ChainSchema.record(id, in: $0) } }
+        func records(ofPatient patient: Identity, custodian: OrganisationID) throws -> [RecordEntry] {
+            try read { try ChainSchema.records(ofPatient: patient, custodian: custodian, in: $0) }
+        }
+        func isCommitted(_ id: TransactionID) throws -> Bool { try read { try store.sequence(of: id, in: $0) != nil } }
+    }
+
     /// Runs `body` on one of the reader connections.
     private func reading<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
         do {
@@ -275,14 +294,16 @@ final class ReaderPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the next connection, waiting for it if another thread is using it.
+    /// Runs `body` on a free connection, or waits for the next one in turn when all are in use.
     func with<T>(_ body: (Database) throws -> T) throws -> T {
-        let index = counterLock.withLock { () -> Int in
-            defer { next = (next + 1) % connections.count }
-            return next
-        }
-        let connection = connections[index]
-        connection.lock.lock()
+        let connection = connections.first { $0.lock.try() } ?? {
+            let index = counterLock.withLock { () -> Int in
+                defer { next = (next + 1) % connections.count }
+                return next
+            }
+            connections[index].lock.lock()
+            return connections[index]
+        }()
         defer { connection.lock.unlock() }
         return try body(connection.database)
     }
