@@ -17,13 +17,8 @@ struct CoreBenchmark {
     let options: Options
 
     func run() throws -> [String: Any] {
-        let e1 = Ed25519Baseline.verificationsPerSecond(threads: 1, seconds: options.baselineSeconds)
-        report("E1 (Ed25519 verifications/s, 1 thread): \(Int(e1))")
-        let e2 = Ed25519Baseline.verificationsPerSecond(threads: 2, seconds: options.baselineSeconds)
-        report("E2 (Ed25519 verifications/s, 2 threads): \(Int(e2))")
-
-        let directory = options.directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("healthledger-bench-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (e1, e2) = Ed25519Baseline.measure(seconds: options.baselineSeconds, report: report)
+        let directory = try scratchDirectory(options.directory, prefix: "healthledger-bench")
         defer { if options.directory == nil { try? FileManager.default.removeItem(atPath: directory) } }
 
         // The generated chain lives only inside this scope, so the audit below runs without it in memory.

@@ -14,6 +14,15 @@ enum Ed25519Baseline {
         }
     }
 
+    /// E1 and E2, each measured for `seconds` and reported as it is measured.
+    static func measure(seconds: Double, report: (String) -> Void) -> (e1: Double, e2: Double) {
+        let e1 = verificationsPerSecond(threads: 1, seconds: seconds)
+        report("E1 (Ed25519 verifications/s, 1 thread): \(Int(e1))")
+        let e2 = verificationsPerSecond(threads: 2, seconds: seconds)
+        report("E2 (Ed25519 verifications/s, 2 threads): \(Int(e2))")
+        return (e1, e2)
+    }
+
     /// Verifications per second on `threads` threads, each verifying for `seconds`.
     static func verificationsPerSecond(threads: Int, seconds: Double) -> Double {
         let samples = makeSamples()
@@ -52,4 +61,11 @@ private final class ThreadCounts: @unchecked Sendable {
     func set(_ thread: Int, _ count: Int) { lock.withLock { counts[thread] = count } }
 
     var total: Int { lock.withLock { counts.reduce(0, +) } }
+}
+
+/// `directory` when given, else a new temporary directory named after `prefix`; created if missing.
+func scratchDirectory(_ directory: String?, prefix: String) throws -> String {
+    let path = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
 }

@@ -70,13 +70,8 @@ struct NodeBenchmark {
     }
 
     func run() throws -> [String: Any] {
-        let e1 = Ed25519Baseline.verificationsPerSecond(threads: 1, seconds: options.baselineSeconds)
-        progress("E1 (Ed25519 verifications/s, 1 thread): \(Int(e1))")
-        let e2 = Ed25519Baseline.verificationsPerSecond(threads: 2, seconds: options.baselineSeconds)
-        progress("E2 (Ed25519 verifications/s, 2 threads): \(Int(e2))")
-
-        let directory = options.directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("healthledger-bench-node-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (e1, e2) = Ed25519Baseline.measure(seconds: options.baselineSeconds, report: progress)
+        let directory = try scratchDirectory(options.directory, prefix: "healthledger-bench-node")
         defer { if options.directory == nil { try? FileManager.default.removeItem(atPath: directory) } }
         let binary = try nodeBinary()
         progress("node binary: \(binary); scratch: \(directory)")
