@@ -90,7 +90,8 @@ public enum ClinicalCSV {
                              maxRows: Int = defaultMaxRows) throws(ClinicalCSVError) -> ClinicalTable {
         guard bytes.count <= maxBytes else { throw .inputTooLarge(bytes: bytes.count, limit: maxBytes) }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
+        var lines = // "\r\n" is one Character in Swift, so split on both forms.
+        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { line -> Substring in
             line.hasSuffix("\r") ? line.dropLast() : line
         }
         // Allow trailing blank lines only.
