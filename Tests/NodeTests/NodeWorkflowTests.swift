@@ -145,6 +145,19 @@ import TestSupport
             #expect(error.code == "invalid-resource")
             #expect(!"\(error)".contains("SECRET-NOTE-99"))
         }
+        // A cursor out of range is refused, never reaches the store (it used to stop the process).
+        let http = try HTTPTestClient(node.runtime.url).client
+        for cursor in ["1.-1", "99999999999999.0", "1.9999999", "x.y"] {
+            let answer = try http.request("GET", "/v1/patients/\(identity(patientKey).text)/accesses?after=\(cursor)")
+            #expect(answer.status == 400, "after=\(cursor) → \(answer.status)")
+        }
+        // A malformed wait is refused before anything is admitted.
+        let grant = node.signer.transaction(.grantConsent(GrantConsent(grantee: .organisation(node.organisation), actions: AccessActions([.read]))),
+                                            by: patientKey)
+        let badWait = try HTTPTestClient(node.runtime.url).post("/v1/transactions?wait=soon",
+                                                                body: Array(#"{"transaction": "\#(Hex.encode(grant.canonicalBytes))"}"#.utf8))
+        #expect(badWait.status == 400)
+        #expect(try http.request("GET", "/v1/transactions/\(grant.id.hex)").status == 404, "the transaction was admitted")
         // Still serving.
         #expect(try node.client.head()["chainId"] as? String == node.signer.chainID.value)
     }

@@ -7,7 +7,7 @@ import Ledger
 /// Fields are chosen by the code, never copied from requests: no record content, key material or request
 /// body can reach a log line.
 public final class Log: @unchecked Sendable {
-    public enum Level: String, Sendable { case debug, info, warning, error }
+    public enum Level: String, Sendable { case info, error }
 
     private let lock = NSLock()
     private let clock: any Clock
@@ -26,7 +26,6 @@ public final class Log: @unchecked Sendable {
     }
 
     public func info(_ event: String, _ fields: [String: any Sendable] = [:]) { emit(.info, event, fields) }
-    public func warning(_ event: String, _ fields: [String: any Sendable] = [:]) { emit(.warning, event, fields) }
     public func error(_ event: String, _ fields: [String: any Sendable] = [:]) { emit(.error, event, fields) }
 
     private func emit(_ level: Level, _ event: String, _ fields: [String: any Sendable]) {

@@ -247,8 +247,6 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         return try database.queryOne("SELECT seq FROM tx_index WHERE id = ?", [.blob(id.digest.bytes)]) { UInt64($0.int64(0)) }
     }
 
-    /// Runs SQLite's quick integrity check.
-    public func integrityCheck() throws(StorageError) -> Bool { try writing { try database.integrityCheck() } }
 
     // MARK: LedgerStateReader
 
