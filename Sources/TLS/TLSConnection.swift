@@ -37,7 +37,11 @@ public final class TLSConnection: @unchecked Sendable {
         self.peerKey = peerKey
     }
 
-    deinit { close() }
+    /// Frees the TLS state without sending close_notify: by then the caller may have closed the descriptor,
+    /// and its number may belong to another file. Call `close()` first for an orderly close.
+    deinit {
+        if let ssl { SSL_free(ssl) }
+    }
 
     // MARK: Handshake
 
