@@ -12,6 +12,17 @@ func peerKey(_ number: UInt8) -> Ed25519.PrivateKey {
 
 let testChainID = "test-chain"
 
+/// Polls `predicate` (every 10 ms) until it holds; false after `timeoutMs`. For conditions on statistics,
+/// which change without an event to wait for.
+func eventually(timeoutMs: Int = 10_000, _ predicate: () -> Bool) -> Bool {
+    let deadline = Deadline.afterMs(timeoutMs)
+    while !predicate() {
+        if deadline.hasPassed { return false }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    return true
+}
+
 /// Collects what a network reports, for tests to wait on. Thread-safe.
 final class PeerRecorder: @unchecked Sendable {
     private let condition = NSCondition()
@@ -35,7 +46,8 @@ final class PeerRecorder: @unchecked Sendable {
     var receivedFrames: [(peer: Ed25519.PublicKey, payload: [UInt8])] { locked { frames } }
     var recordedEvents: [PeerEvent] { locked { events } }
 
-    /// Waits until `condition` holds for the frames and events seen so far; false after `timeoutMs`.
+    /// Waits until `predicate` holds for the frames and events seen so far (checked on each new one); false
+    /// after `timeoutMs`.
     @discardableResult
     func waitUntil(
         timeoutMs: Int = 10_000,
@@ -165,15 +177,11 @@ final class TestConsortium {
 
     /// Waits until every node has an outbound link to every other node.
     func waitUntilFullyConnected(timeoutMs: Int = 10_000) -> Bool {
-        let deadline = Deadline.afterMs(timeoutMs)
-        while !deadline.hasPassed {
-            let connected = networks.allSatisfy { network in
+        eventually(timeoutMs: timeoutMs) {
+            networks.allSatisfy { network in
                 network?.statistics.peers.allSatisfy { $0.outboundConnected && $0.inboundConnected } ?? false
             }
-            if connected { return true }
-            Thread.sleep(forTimeInterval: 0.02)
         }
-        return false
     }
 }
 

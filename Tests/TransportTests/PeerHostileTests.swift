@@ -23,7 +23,7 @@ import Testing
     /// Starts the real Bob and checks that Alice and Bob link both ways and exchange a frame.
     func expectAliceStillLinksWithBob(_ consortium: TestConsortium) throws {
         try consortium.start(1)
-        let linked = consortium.recorders[1].waitUntil { _, _ in
+        let linked = eventually {
             let peers = consortium.networks[1]!.statistics.peers
             return peers[0].outboundConnected && peers[0].inboundConnected
         }
@@ -90,10 +90,10 @@ import Testing
     @Test func connectionsBeyondThePendingLimitAreClosedAtOnce() throws {
         let consortium = try aliceAlone {
             $0.maxPendingInbound = 2
-            $0.handshakeTimeoutMs = 1_500
+            $0.handshakeTimeoutMs = 3_000
         }
         let stallers = try (0..<2).map { _ in try RawConnection(port: consortium.endpoints[0].port) }
-        #expect(consortium.recorders[0].waitUntil { _, _ in consortium.networks[0]!.statistics.pendingInbound == 2 })
+        #expect(eventually { consortium.networks[0]!.statistics.pendingInbound == 2 })
         let third = try RawConnection(port: consortium.endpoints[0].port)
         #expect(third.readUntilClosed(timeoutMs: 1_000).closed)  // well before the handshake timeout
         #expect(consortium.recorders[0].waitForEvent { $0.isRefused("too_many_pending") } != nil)
@@ -159,6 +159,19 @@ import Testing
         #expect(peer.readUntilClosed() != nil)
         // The frame before the bad header was delivered; nothing after it.
         #expect(consortium.recorders[0].receivedFrames.map(\.payload) == [[1, 2, 3]])
+        try expectAliceStillLinksWithBob(consortium)
+    }
+
+    @Test func aForgedRecordInsideAnAuthenticatedLinkClosesItAndTheNodeRelinks() throws {
+        let consortium = try aliceAlone()
+        let peer = try HandmadePeer(port: consortium.endpoints[0].port, key: bob, serverKey: alice.publicKey)
+        try peer.sendHello(key: bob.publicKey)
+        #expect(consortium.recorders[0].waitForEvent { $0.isLinkEstablished(bob.publicKey, .inbound) } != nil)
+        // An application-data record written beside TLS: 32 bytes that do not decrypt under the session keys.
+        try peer.socket.sendAll([0x17, 0x03, 0x03, 0x00, 0x20] + [UInt8](repeating: 0x42, count: 32), stallTimeoutMs: 1_000)
+        let closed = consortium.recorders[0].waitForEvent { $0.isLinkClosed("tls_error") }
+        #expect(closed.map { "\($0)" }?.contains("bad record mac") == true, "\(String(describing: closed))")
+        #expect(consortium.recorders[0].receivedFrames.isEmpty)
         try expectAliceStillLinksWithBob(consortium)
     }
 

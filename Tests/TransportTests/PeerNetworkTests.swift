@@ -70,7 +70,7 @@ import Testing
         #expect(consortium.recorders[1].waitUntil { frames, _ in frames.count == 1 })
 
         try consortium.stop(1, rebind: true)
-        #expect(consortium.recorders[0].waitUntil { _, _ in !consortium.networks[0]!.statistics.peers[0].outboundConnected })
+        #expect(eventually { !consortium.networks[0]!.statistics.peers[0].outboundConnected })
         // Sent while Bob is down: they wait in Alice's queue for Bob, not in a dead link.
         try consortium.networks[0]!.send([2], to: bob)
         try consortium.networks[0]!.send([3], to: bob)
@@ -159,7 +159,7 @@ import Testing
         let closedByStop = consortium.recorders[0].recordedEvents.filter { $0.isLinkClosed("stopping") }
         #expect(closedByStop.count == 4)  // two outbound and two inbound links
         // The others notice and keep dialing; they stay linked with each other.
-        #expect(consortium.recorders[1].waitUntil { _, _ in
+        #expect(eventually {
             let peers = consortium.networks[1]!.statistics.peers
             return !peers[0].outboundConnected && peers[1].outboundConnected
         })
