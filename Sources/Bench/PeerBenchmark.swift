@@ -36,7 +36,9 @@ struct PeerBenchmark {
         }
         result["stream"] = throughput
         let handshakesPerSecond = try measureHandshakes(count: options.handshakes)
-        progress("TLS 1.3 mutual handshakes (both ends in this process, 2 threads): \(Int(handshakesPerSecond))/s = \(rounded(handshakesPerSecond / e1, 3)) x E1")
+        progress(
+            "TLS 1.3 mutual handshakes (both ends in this process, 2 threads): \(Int(handshakesPerSecond))/s"
+                + " = \(rounded(handshakesPerSecond / e1, 3)) x E1")
         result["handshakes_per_s"] = Int(handshakesPerSecond)
         result["handshakes_ratio_e1"] = rounded(handshakesPerSecond / e1, 3)
         return result

@@ -56,7 +56,8 @@ public enum TLSError: Error, Equatable, Sendable, CustomStringConvertible {
         case .refusedByPeer(let alert): "the peer refused the connection (TLS alert: \(alert))"
         case .protocolError(let reason): "TLS protocol error: \(reason)"
         case .system(let reason): "TLS system error: \(reason)"
-        case .setupFailed(let operation, let code): "TLS setup failed in \(operation) (OpenSSL error 0x\(String(code, radix: 16)))"
+        case .setupFailed(let operation, let code):
+            "TLS setup failed in \(operation) (OpenSSL error 0x\(String(code, radix: 16)))"
         }
     }
 

@@ -96,7 +96,8 @@ public struct PeerNetworkConfiguration: Sendable {
             "sendQueueMaxBytes must hold at least one frame of maxFrameBytes")
         try require(maxPendingInbound > 0, "maxPendingInbound must be positive")
         try require(
-            [connectTimeoutMs, handshakeTimeoutMs, writeStallTimeoutMs, keepaliveIntervalMs, idleTimeoutMs].allSatisfy { $0 > 0 },
+            [connectTimeoutMs, handshakeTimeoutMs, writeStallTimeoutMs, keepaliveIntervalMs, idleTimeoutMs]
+                .allSatisfy { $0 > 0 },
             "timeouts must be positive")
         try require(keepaliveIntervalMs < idleTimeoutMs, "keepaliveIntervalMs must be below idleTimeoutMs")
         try require(

@@ -37,7 +37,8 @@ struct PeerFrameDecoder {
     private var start = 0
 
     init(maxPayloadBytes: Int) {
-        precondition(maxPayloadBytes > 0 && maxPayloadBytes <= PeerFrame.largestAllowedMaxBytes, "a frame limit is 1 byte to 1 GiB")
+        precondition(
+            maxPayloadBytes > 0 && maxPayloadBytes <= PeerFrame.largestAllowedMaxBytes, "a frame limit is 1 byte to 1 GiB")
         self.maxPayloadBytes = maxPayloadBytes
     }
 

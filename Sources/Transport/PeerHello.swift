@@ -46,13 +46,15 @@ struct PeerHello: Equatable {
         guard let chainID = String(validating: payload[headerCount..<headerCount + chainCount], as: UTF8.self) else {
             throw .malformedHello("chain id is not UTF-8")
         }
-        let key = try! Ed25519.PublicKey(rawRepresentation: Array(payload[(headerCount + chainCount)...]))  // 32 bytes: checked above
+        // 32 bytes: the length was checked above.
+        let key = try! Ed25519.PublicKey(rawRepresentation: Array(payload[(headerCount + chainCount)...]))
         self.init(chainID: chainID, key: key)
     }
 
     /// Checks a received hello against this node's chain and the key the TLS handshake verified.
     func check(chainID expectedChainID: String, tlsKey: Ed25519.PublicKey) throws(PeerCloseReason) {
-        guard chainID == expectedChainID else { throw .wrongChain }
+        // Bytes, not `String` equality, which would equate canonically equivalent Unicode spellings.
+        guard chainID.utf8.elementsEqual(expectedChainID.utf8) else { throw .wrongChain }
         guard key == tlsKey else { throw .helloKeyMismatch }
     }
 }

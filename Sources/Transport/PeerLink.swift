@@ -194,7 +194,8 @@ final class PeerLink: @unchecked Sendable {
             switch queue.take(for: consumer, maxBatchBytes: limits.maxBatchBytes, timeoutMs: limits.keepaliveIntervalMs) {
             case .cancelled: return
             case .idle: (bytes, frameCount) = (PeerFrame.keepalive, 0)
-            case .frames(let frames): (bytes, frameCount) = (frames.count == 1 ? frames[0] : Array(frames.joined()), frames.count)
+            case .frames(let frames):
+                (bytes, frameCount) = (frames.count == 1 ? frames[0] : Array(frames.joined()), frames.count)
             }
             do throws(TLSError) {
                 try tls.write(bytes, stallTimeoutMs: limits.writeStallTimeoutMs)

@@ -174,13 +174,16 @@ public final class PeerNetwork: @unchecked Sendable {
                 onEvent(.connectionRefused(remoteAddress: remoteAddress, reason: .tooManyPendingConnections))
                 continue
             }
-            threads.start(name: "peer-inbound") { [self] in serveInbound(socket, remoteAddress: remoteAddress, pendingID: pendingID) }
+            threads.start(name: "peer-inbound") { [self] in
+                serveInbound(socket, remoteAddress: remoteAddress, pendingID: pendingID)
+            }
         }
     }
 
     private func serveInbound(_ socket: Socket, remoteAddress: String, pendingID: Int) {
         let handshake = Result { () throws(PeerCloseReason) in
-            try PeerHandshake.run(socket: socket, expectedKey: nil, context: context, chainID: configuration.chainID, limits: limits)
+            try PeerHandshake.run(
+                socket: socket, expectedKey: nil, context: context, chainID: configuration.chainID, limits: limits)
         }
         registry.endPending(pendingID)
         switch handshake {
@@ -212,7 +215,8 @@ public final class PeerNetwork: @unchecked Sendable {
                 registry.countFailedDial()
                 let delayMs = backoff.nextDelayMs()
                 if reason != .stopping {
-                    onEvent(.dialFailed(peer: slot.endpoint.key, address: slot.endpoint.address, reason: reason, retryInMs: delayMs))
+                    onEvent(.dialFailed(
+                        peer: slot.endpoint.key, address: slot.endpoint.address, reason: reason, retryInMs: delayMs))
                 }
                 registry.sleep(ms: delayMs)
             case .success(let link):
@@ -258,13 +262,14 @@ public final class PeerNetwork: @unchecked Sendable {
     /// Registers `link` (replacing an older one of the same peer and direction), runs it to its end on this
     /// thread, and reports both ends.
     private func runLink(_ link: PeerLink, slot: PeerSlot) {
-        if registry.register(link) {
-            slot.counters.addLink()
-            onEvent(.linkEstablished(peer: link.peerKey, direction: link.direction, remoteAddress: link.remoteAddress))
-        } else {
-            link.close(.stopping)
-        }
         let onFrame = onFrame
+        guard registry.register(link) else {
+            link.close(.stopping)  // stopping: tear the link down without ever announcing it
+            _ = link.run(threads: threads) { key, payload in onFrame(key, payload) }
+            return
+        }
+        slot.counters.addLink()
+        onEvent(.linkEstablished(peer: link.peerKey, direction: link.direction, remoteAddress: link.remoteAddress))
         let reason = link.run(threads: threads) { key, payload in onFrame(key, payload) }
         registry.unregister(link)
         onEvent(.linkClosed(peer: link.peerKey, direction: link.direction, reason: reason))
@@ -364,7 +369,9 @@ final class PeerRegistry: @unchecked Sendable {
     func countRefused() { locked { refused += 1 } }
     func countFailedDial() { locked { failedDials += 1 } }
 
-    func snapshot() -> (outbound: Set<Ed25519.PublicKey>, inbound: Set<Ed25519.PublicKey>, refused: Int, failedDials: Int, pendingInbound: Int) {
+    func snapshot() -> (
+        outbound: Set<Ed25519.PublicKey>, inbound: Set<Ed25519.PublicKey>, refused: Int, failedDials: Int, pendingInbound: Int
+    ) {
         locked { (Set(outbound.keys), Set(inbound.keys), refused, failedDials, pendingInbound) }
     }
 

@@ -49,5 +49,9 @@ import Testing
         #expect(throws: PeerCloseReason.wrongChain) { try hello.check(chainID: "chain-b", tlsKey: key) }
         #expect(throws: PeerCloseReason.helloKeyMismatch) { try hello.check(chainID: "chain-a", tlsKey: peerKey(2).publicKey) }
         try hello.check(chainID: "chain-a", tlsKey: key)
+        // "é" precomposed and decomposed are equal as Swift strings, but not the same chain id.
+        #expect(throws: PeerCloseReason.wrongChain) {
+            try PeerHello(chainID: "caf\u{E9}", key: key).check(chainID: "cafe\u{301}", tlsKey: key)
+        }
     }
 }
