@@ -265,7 +265,7 @@ public final class PeerNetwork: @unchecked Sendable {
         let onFrame = onFrame
         guard registry.register(link) else {
             link.close(.stopping)  // stopping: tear the link down without ever announcing it
-            _ = link.run(threads: threads) { key, payload in onFrame(key, payload) }
+            _ = link.run(threads: threads) { _, _ in }
             return
         }
         slot.counters.addLink()
