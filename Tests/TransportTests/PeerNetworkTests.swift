@@ -106,11 +106,11 @@ import Testing
     @Test func keepalivesHoldAQuietLinkOpenPastTheIdleTimeout() throws {
         let consortium = try TestConsortium(keys: [peerKey(1), peerKey(2)]) {
             $0.keepaliveIntervalMs = 50
-            $0.idleTimeoutMs = 300
+            $0.idleTimeoutMs = 1_000
         }
         try consortium.startAll()
         #expect(consortium.waitUntilFullyConnected())
-        Thread.sleep(forTimeInterval: 1.2)  // four idle timeouts without a payload
+        Thread.sleep(forTimeInterval: 2.5)  // two and a half idle timeouts without a payload
         #expect(!consortium.recorders[0].recordedEvents.contains { $0.isLinkClosed("idle") })
         #expect(consortium.networks[0]!.statistics.peers[0].linksEstablished == 2)
         try consortium.networks[1]!.broadcast([42])
