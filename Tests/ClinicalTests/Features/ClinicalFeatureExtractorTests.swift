@@ -57,7 +57,8 @@ private let systolic = Coding.loinc("8480-6")
             issued: "2024-02-01T00:00:00Z")
         let snapshot = try extract([period, issuedOnly])
         #expect(snapshot.value(of: .systolicBloodPressure)?.value == 140)
-        #expect(snapshot.value(of: .systolicBloodPressure)?.effectiveMs == FHIRDateTime.parseDateTime("2024-03-01T09:00:00Z"))
+        #expect(
+            snapshot.value(of: .systolicBloodPressure)?.effectiveMs == FHIRDateTime.parseDateTime("2024-03-01T09:00:00Z"))
         let untimed = FHIR.observation(systolic, ("valueQuantity", FHIR.quantity("150", "mm[Hg]")), effective: nil)
         let badTime = FHIR.quantityObservation(systolic, "150", "mm[Hg]", effective: "yesterday")
         let refused = try extract([untimed, badTime])
@@ -143,16 +144,21 @@ private let systolic = Coding.loinc("8480-6")
         }
         #expect(try problem(FHIR.quantity("130", nil)) == .unitNotAccepted(accepted: ["mm[Hg]"]))
         #expect(
-            try problem(.object(["value": FHIR.number("130"), "system": .string("http://example.org/units"), "code": .string("mm[Hg]")]))
-                == .unitSystemNotUCUM)
+            try problem(
+                .object([
+                    "value": FHIR.number("130"), "system": .string("http://example.org/units"), "code": .string("mm[Hg]"),
+                ])) == .unitSystemNotUCUM)
         #expect(
             try problem(.object(["value": FHIR.number("130"), "comparator": .string(">"), "code": .string("mm[Hg]")]))
                 == .comparatorNotAccepted)
-        #expect(try problem(.object(["code": .string("mm[Hg]")])) == .wrongValueType(expected: "a Quantity with a numeric value"))
+        #expect(
+            try problem(.object(["code": .string("mm[Hg]")]))
+                == .wrongValueType(expected: "a Quantity with a numeric value"))
         #expect(try problem(.string("130"), key: "valueString") == .wrongValueType(expected: "valueQuantity"))
         // Without `code`, the human-readable `unit` is read as UCUM.
         let unitOnly = JSONValue.object(["value": FHIR.number("130"), "unit": .string("mm[Hg]")])
-        #expect(try extract([FHIR.observation(systolic, ("valueQuantity", unitOnly))]).value(of: .systolicBloodPressure)?.value == 130)
+        let fromUnit = try extract([FHIR.observation(systolic, ("valueQuantity", unitOnly))])
+        #expect(fromUnit.value(of: .systolicBloodPressure)?.value == 130)
         // Two value[x] elements are refused.
         let twoValues = FHIR.observation(
             systolic, ("valueQuantity", FHIR.quantity("130", "mm[Hg]")), extra: ["valueInteger": FHIR.number("1")])
@@ -289,7 +295,8 @@ private let systolic = Coding.loinc("8480-6")
             try extract([FHIR.patientRecord(identifier: FHIR.otherPatient)])
         }
         // Without an expected patient the check is off.
-        #expect(try extractor.extract(FHIR.records([foreignObservation]), asOfMs: FHIR.asOfMs).value(of: .systolicBloodPressure) != nil)
+        let unchecked = try extractor.extract(FHIR.records([foreignObservation]), asOfMs: FHIR.asOfMs)
+        #expect(unchecked.value(of: .systolicBloodPressure) != nil)
     }
 
     @Test func batchLimitsAndRecordIDsAreChecked() {
