@@ -209,7 +209,7 @@ func roundTrips<T: CanonicalEncodable & CanonicalDecodable & Equatable>(_ value:
     }
 
     @Test func unknownKindsActionsAndFlagsAreRejected() {
-        for kind: UInt8 in [0, 6, 255] {
+        for kind: UInt8 in [0, 7, 255] {
             #expect(invalidField(decodeFailure(SignedTransaction.self, signedTransactionBytes(kind: kind, body: []))) == "transaction kind")
         }
         let access = { (body: [UInt8]) in decodeFailure(SignedTransaction.self, signedTransactionBytes(kind: 5, body: body)) }
