@@ -59,22 +59,28 @@ enum ChainSchema {
         guard let headTimeMs = try db.queryOne("SELECT time_ms FROM blocks ORDER BY height DESC LIMIT 1", [], { UInt64($0.int64(0)) })
         else { return }
         let fromTimeMs = headTimeMs > longestReplayWindowMs ? headTimeMs - longestReplayWindowMs : 0
-        let rows = try db.query("""
-            SELECT e.seq, e.entry, b.time_ms FROM accesses a JOIN entries e ON e.seq = a.seq
+        // Block time grows with height: the last block before the window, found by walking down from the
+        // head, bounds the scan to the window's entries.
+        let lastBefore = try db.queryOne("SELECT height FROM blocks WHERE time_ms < ? ORDER BY height DESC LIMIT 1",
+                                         [.integer(Int64(fromTimeMs))]) { UInt64($0.int64(0)) }
+        let firstSeq = ChainStore.sequence(height: (lastBefore ?? 0) + 1, position: 0)
+        // Rows are entered as they are read, so memory does not grow with the window.
+        _ = try db.query("""
+            SELECT a.seq, e.entry, b.time_ms FROM accesses a JOIN entries e ON e.seq = a.seq
             JOIN blocks b ON b.height = (a.seq >> \(ChainStore.positionBits))
-            WHERE a.allowed = 1 AND b.time_ms >= ? ORDER BY a.seq
-            """, [.integer(Int64(fromTimeMs))]) { (UInt64($0.int64(0)), $0.blob(1), UInt64($0.int64(2))) }
-        for (seq, bytes, timeMs) in rows {
+            WHERE a.seq >= ? AND a.allowed = 1 ORDER BY a.seq
+            """, [.integer(Int64(firstSeq))]) { row in
+            let seq = UInt64(row.int64(0))
             let entry: BlockEntry
             do {
-                entry = try BlockEntry(canonicalBytes: bytes)
+                entry = try BlockEntry(canonicalBytes: row.blob(1))
             } catch {
                 throw StorageError.corrupt(path: "entries", detail: "entry \(seq) does not decode: \(error)")
             }
-            guard case let .recordAccess(request) = entry.transaction.transaction.body, request.action != .read else { continue }
+            guard case let .recordAccess(request) = entry.transaction.transaction.body, request.action != .read else { return }
             try insertServiceAccess(ServiceAccess(id: entry.transaction.id, custodian: request.custodian, patient: request.patient,
                                                   action: request.action, height: seq >> ChainStore.positionBits,
-                                                  blockTimeMs: timeMs), into: db)
+                                                  blockTimeMs: UInt64(row.int64(2))), into: db)
         }
     }
 
