@@ -48,17 +48,14 @@ enum ChainSchema {
         return migrator
     }
 
-    /// The longest replay window a genesis may set (`transactionMaxAgeMs`, GENESIS.md): an access older than
-    /// this before the head can never be answered by a result, whatever the genesis.
-    static let longestReplayWindowMs: UInt64 = 86_400_000
-
     /// A store written before service results existed holds allowed diagnose/plan accesses that a result may
-    /// still answer: enter those of the last `longestReplayWindowMs` of blocks (older ones can never be
-    /// answered, so the work on upgrade is bounded by the window, not by the chain).
+    /// still answer: enter those of the last 24 hours of blocks, the longest replay window any genesis may set
+    /// (older ones can never be answered, so the work on upgrade is bounded by the window, not the chain).
     private static func backfillServiceAccesses(in db: Database) throws {
         guard let headTimeMs = try db.queryOne("SELECT time_ms FROM blocks ORDER BY height DESC LIMIT 1", [], { UInt64($0.int64(0)) })
         else { return }
-        let fromTimeMs = headTimeMs > longestReplayWindowMs ? headTimeMs - longestReplayWindowMs : 0
+        let windowMs = ConsensusParameters.transactionMaxAgeMsLimit
+        let fromTimeMs = headTimeMs > windowMs ? headTimeMs - windowMs : 0
         // Block time grows with height: the last block before the window, found by walking down from the
         // head, bounds the scan to the window's entries.
         let lastBefore = try db.queryOne("SELECT height FROM blocks WHERE time_ms < ? ORDER BY height DESC LIMIT 1",

@@ -216,8 +216,8 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                 guard let (entry, timeMs) = try ChainSchema.entry(seq: seq, in: database),
                     case let .recordAccess(request) = entry.transaction.transaction.body, let outcome = entry.outcome
                 else { throw StorageError.corrupt(path: path, detail: "access index names entry \(seq), which is not an access") }
-                let answered = request.action != .read && outcome.isAllowed
-                let result = answered ? try ChainSchema.serviceResult(answering: entry.transaction.id, in: database) : nil
+                let mayHaveResult = request.action != .read && outcome.isAllowed
+                let result = mayHaveResult ? try ChainSchema.serviceResult(answering: entry.transaction.id, in: database) : nil
                 return AccessLogEntry(height: seq >> Self.positionBits, position: Int(seq & ((1 << Self.positionBits) - 1)),
                                       blockTimeMs: timeMs, transactionID: entry.transaction.id,
                                       requester: entry.transaction.transaction.signer, request: request, outcome: outcome,
