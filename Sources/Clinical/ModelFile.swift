@@ -121,10 +121,13 @@ public struct ClinicalModelFile: Sendable, Codable, Equatable {
             throw ClinicalModelError.unsupportedFormatVersion(m.formatVersion)
         }
         guard isValidModelID(m.modelID) else { throw ClinicalModelError.invalidModelID(m.modelID) }
-        guard m.featureNames == m.preprocessor.outputNames, m.coefficients.count == m.featureNames.count,
-              m.preprocessor.features == m.task.features,
-              m.preprocessor.imputeValues.count == m.task.features.count,
-              m.preprocessor.means.count == m.featureNames.count, m.preprocessor.scales.count == m.featureNames.count
+        // Every count a prediction relies on, so that no file can make `predict` fail a precondition.
+        let pre = m.preprocessor
+        guard pre.features == m.task.features, pre.outputNames == Preprocessor.outputNames(m.task.features),
+              m.featureNames == pre.outputNames, m.coefficients.count == m.featureNames.count,
+              pre.imputeValues.count == m.task.features.count,
+              pre.means.count == m.featureNames.count, pre.scales.count == m.featureNames.count,
+              pre.scales.allSatisfy({ $0 > 0 })
         else { throw ClinicalModelError.featureMismatch }
         let computed = hash(try m.canonicalJSON())
         guard m.contentHash == computed else {

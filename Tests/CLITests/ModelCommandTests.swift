@@ -117,6 +117,7 @@ import TestSupport
         try Self.write(Self.heartHeader + "\n63,1,5,145,233,1,2,150,0,2.3,3,0,6,0\n", "code.csv", runner)
         try Self.write(Self.pimaHeader + "\n", "empty.csv", runner)
         try Self.write(rows[0...5].joined(separator: "\n") + "\n", "few.csv", runner)
+        try Self.write(bad.replacingOccurrences(of: "31.4secret", with: "1e200"), "extreme.csv", runner)
         let remedyPima = "the file must have the diabetes-pima layout, header '\(Self.pimaHeader)', one row per line, missing values written ?, NaN or left empty"
 
         let cases: [([String], Int32, String)] = [
@@ -132,6 +133,8 @@ import TestSupport
              "error: data file empty.csv has a header but no rows; give a file with at least one row\n"),
             (["model", "evaluate", "--task", "diabetes", "--data", "few.csv"], 2,
              "error: data file few.csv: 5 rows cannot be split into 10 folds; give more rows, or fewer --folds\n"),
+            (["model", "train", "--task", "diabetes", "--data", "extreme.csv", "--out", "m.json"], 2,
+             "error: training on extreme.csv gave a model with NaN or infinite values; check the data for extreme values (a value beyond about 1e150 overflows)\n"),
             (["model", "evaluate", "--task", "diabetes", "--data", "missing.csv"], 1,
              "error: cannot read data file missing.csv: No such file or directory; check the path and its permissions\n"),
         ]

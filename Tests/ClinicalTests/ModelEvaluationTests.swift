@@ -140,6 +140,37 @@ import Testing
         }
     }
 
+    /// A model file from outside cannot make a prediction fail a precondition: every count and scale that
+    /// `predict` relies on is checked when the file is decoded, before its hash.
+    @Test func inconsistentModelFilesAreRefusedNotTrusted() throws {
+        let (model, _) = try ClinicalTrainer.train(task: .diabetes, csv: Self.pimaCSV(rows: 60, seed: 6), folds: 3,
+                                                   hash: Self.sha256)
+        let encoded = try model.encoded()
+        func edited(_ change: (inout [String: Any], inout [String: Any]) -> Void) throws -> [UInt8] {
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(encoded)) as? [String: Any])
+            var preprocessor = try #require(object["preprocessor"] as? [String: Any])
+            change(&object, &preprocessor)
+            object["preprocessor"] = preprocessor
+            return Array(try JSONSerialization.data(withJSONObject: object))
+        }
+        func dropLast(_ value: Any?) -> [Any] { Array((value as? [Any] ?? []).dropLast()) }
+        let shortened = try edited { object, preprocessor in
+            // Consistent among themselves, one input short of what the task's features expand to.
+            for key in ["outputNames", "means", "scales"] { preprocessor[key] = dropLast(preprocessor[key]) }
+            for key in ["featureNames", "coefficients"] { object[key] = dropLast(object[key]) }
+        }
+        let zeroScale = try edited { _, preprocessor in
+            var scales = preprocessor["scales"] as? [Any] ?? []
+            scales[0] = 0
+            preprocessor["scales"] = scales
+        }
+        let fewerImputeValues = try edited { _, preprocessor in preprocessor["imputeValues"] = dropLast(preprocessor["imputeValues"]) }
+        for bytes in [shortened, zeroScale, fewerImputeValues] {
+            #expect(throws: ClinicalModelError.featureMismatch) { try ClinicalModelFile.decode(bytes, hash: Self.sha256) }
+        }
+        #expect(try ClinicalModelFile.decode(try edited { _, _ in }, hash: Self.sha256) == model)
+    }
+
     @Test func recommendedPenaltyPerTask() {
         #expect(ClinicalTrainer.recommendedL2(for: .heart) == 10)
         #expect(ClinicalTrainer.recommendedL2(for: .diabetes) == 1)

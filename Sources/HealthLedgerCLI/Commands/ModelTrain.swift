@@ -51,8 +51,11 @@ enum ModelTrain {
             trained = try ClinicalTrainer.train(data.dataset, trainingDataSHA256: data.sha256, folds: folds, seed: seed,
                                                 l2: l2, modelID: modelID, hash: ClinicalInputs.sha256Hex)
             bytes = try trained.model.encoded() + [UInt8(ascii: "\n")]
+        } catch ClinicalModelError.nonFiniteValue {
+            throw .badInput("training on \(data.path) gave a model with NaN or infinite values",
+                            "check the data for extreme values (a value beyond about 1e150 overflows)")
         } catch {
-            throw .failure("training on \(data.path) failed: \(error)", "check the data; report this if it persists")
+            throw .failure("training on \(data.path) failed: \(error)", "report this")
         }
         try InputFiles.write(bytes, to: out, overwrite: overwrite)
         return output(trained.model, cv: trained.cv, data: data, taskName: taskName, out: out)
