@@ -7,12 +7,10 @@ public struct DiabetesCarePlanner: Sendable {
     /// The diabetes model's service.
     public let diagnosis: DiagnosisService
 
-    /// A planner over the diabetes model `model`, named `modelID` in results.
-    public init(model: ClinicalModelFile, modelID: String, extractor: ClinicalFeatureExtractor = .init())
-        throws(ClinicalServiceError)
-    {
+    /// A planner over the diabetes model `model` (sealed; named in plans by its id and content hash).
+    public init(model: ClinicalModelFile, extractor: ClinicalFeatureExtractor = .init()) throws(ClinicalServiceError) {
         guard model.task.id == ClinicalTask.diabetes.id else { throw .wrongModelForCarePlan(task: model.task.id) }
-        diagnosis = try DiagnosisService(model: model, modelID: modelID, extractor: extractor)
+        diagnosis = try DiagnosisService(model: model, extractor: extractor)
     }
 
     /// Extracts `records` as of `asOfMs` and builds the plan.

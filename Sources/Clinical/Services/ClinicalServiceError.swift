@@ -25,7 +25,7 @@ public enum ClinicalServiceError: Error, Equatable, Sendable, CustomStringConver
     case unsupportedTask(String)
     /// The model file has no content hash (it was never sealed), so a result could not name it.
     case modelNotSealed
-    /// A model id must be 1-64 characters of `a-z`, `0-9`, `.` and `-`.
+    /// A model id must be 1-64 characters of `a-z`, `0-9`, `.` and `-`, starting with a letter or digit.
     case invalidModelID
     /// The care plan needs the diabetes model.
     case wrongModelForCarePlan(task: String)
@@ -48,7 +48,7 @@ public enum ClinicalServiceError: Error, Equatable, Sendable, CustomStringConver
         case let .outsideModelPopulation(task, reason): "\(task): \(reason)"
         case .unsupportedTask(let id): "no feature extraction is defined for the task '\(id)'"
         case .modelNotSealed: "the model file has no content hash"
-        case .invalidModelID: "a model id must be 1-64 characters of a-z, 0-9, '.' and '-'"
+        case .invalidModelID: "a model id must be 1-64 characters of a-z, 0-9, '.' and '-', starting with a letter or digit"
         case .wrongModelForCarePlan(let task): "the care plan needs the type 2 diabetes model, not '\(task)'"
         case .modelOutputOutOfRange: "the model produced a value out of range; check the model file"
         }

@@ -16,19 +16,16 @@ public struct DiagnosisService: Sendable {
     /// The feature extractor.
     public let extractor: ClinicalFeatureExtractor
 
-    /// A service for `model`, which must be sealed and be the heart or diabetes task.
-    ///
-    /// - Parameter modelID: the id results name the model by (such as `heart-v1`).
-    public init(model: ClinicalModelFile, modelID: String, extractor: ClinicalFeatureExtractor = .init())
-        throws(ClinicalServiceError)
-    {
+    /// A service for `model`, which must be sealed and be the heart or diabetes task. Results name the model
+    /// by its `modelID` (such as `heart-v1`) and `contentHash`.
+    public init(model: ClinicalModelFile, extractor: ClinicalFeatureExtractor = .init()) throws(ClinicalServiceError) {
         guard let contentHash = model.contentHash else { throw .modelNotSealed }
         guard let featureMap = TaskFeatureMap.forTask(model.task), let rule = MinimumInputRule.forTask(model.task.id),
             let thresholds = RiskBandThresholds.forTask(model.task.id)
         else { throw .unsupportedTask(model.task.id) }
         precondition(model.preprocessor.features == model.task.features, "model file checked on decode")
         self.model = model
-        self.reference = try ModelReference(id: modelID, contentHash: contentHash)
+        self.reference = try ModelReference(id: model.modelID, contentHash: contentHash)
         self.featureMap = featureMap
         self.rule = rule
         self.thresholds = thresholds

@@ -58,28 +58,3 @@ public struct RiskBandThresholds: Sendable, Equatable {
         }
     }
 }
-
-/// The model a result came from: its id and the content hash of its file.
-public struct ModelReference: Sendable, Equatable {
-    /// The model id, such as `heart-v1`: 1-64 characters of `a-z`, `0-9`, `.` and `-`.
-    public let id: String
-    /// The model file's content hash (`ClinicalModelFile.contentHash`).
-    public let contentHash: String
-
-    /// Checks the id's form.
-    public init(id: String, contentHash: String) throws(ClinicalServiceError) {
-        guard Self.isValidID(id) else { throw .invalidModelID }
-        self.id = id
-        self.contentHash = contentHash
-    }
-
-    /// 1-64 characters of `a-z`, `0-9`, `.` and `-` (the form the ledger's ServiceResult accepts).
-    public static func isValidID(_ id: String) -> Bool {
-        let bytes = id.utf8
-        return (1...64).contains(bytes.count)
-            && bytes.allSatisfy {
-                ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
-                    || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
-            }
-    }
-}

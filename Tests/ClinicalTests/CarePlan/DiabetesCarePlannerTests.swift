@@ -3,7 +3,7 @@ import Testing
 @testable import Clinical
 
 private func planner() throws -> DiabetesCarePlanner {
-    try DiabetesCarePlanner(model: ModelFixtures.diabetes, modelID: "diabetes-test-v1")
+    try DiabetesCarePlanner(model: ModelFixtures.diabetes)
 }
 
 @Suite struct DiabetesCarePlannerTests {
@@ -62,7 +62,7 @@ private func planner() throws -> DiabetesCarePlanner {
             try planner().plan(FHIR.records([FHIR.patientRecord(birthDate: "2010-01-01")]), asOfMs: FHIR.asOfMs)
         }
         #expect(throws: ClinicalServiceError.wrongModelForCarePlan(task: "heart-disease")) {
-            try DiabetesCarePlanner(model: ModelFixtures.heart, modelID: "heart-v1")
+            try DiabetesCarePlanner(model: ModelFixtures.heart)
         }
     }
 

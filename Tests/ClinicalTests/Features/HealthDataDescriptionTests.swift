@@ -11,7 +11,7 @@ import Testing
                 FHIR.bloodPressurePanel(systolic: "137", diastolic: "83"),
             ]
         let records = FHIR.records(jsons)
-        let planner = try DiabetesCarePlanner(model: ModelFixtures.diabetes, modelID: "diabetes-v1")
+        let planner = try DiabetesCarePlanner(model: ModelFixtures.diabetes)
         let snapshot = try planner.diagnosis.extractor.extract(records, asOfMs: FHIR.asOfMs)
         let plan = try planner.plan(snapshot: snapshot)
         let result = try #require(plan.risk)
@@ -43,7 +43,7 @@ import Testing
                 #expect(!text.contains(marker), "\(marker) in \(text)")
             }
         }
-        #expect(String(describing: result) == "DiagnosisResult(type2-diabetes, model diabetes-v1)")
+        #expect(String(describing: result) == "DiagnosisResult(type2-diabetes, model diabetes-test-v1)")
         #expect(String(describing: snapshot.value(of: .hemoglobinA1c)!) == "MeasuredValue(hemoglobin-a1c, record r09)")
     }
 }

@@ -1,10 +1,11 @@
+import Crypto
 import Foundation
 import Testing
 
 @testable import Clinical
 
 private func heartService() throws -> DiagnosisService {
-    try DiagnosisService(model: ModelFixtures.heart, modelID: "heart-test-v1")
+    try DiagnosisService(model: ModelFixtures.heart)
 }
 
 @Suite struct DiagnosisServiceTests {
@@ -63,7 +64,7 @@ private func heartService() throws -> DiagnosisService {
     }
 
     @Test func diabetesResultNotesAMalePatient() throws {
-        let service = try DiagnosisService(model: ModelFixtures.diabetes, modelID: "diabetes-test-v1")
+        let service = try DiagnosisService(model: ModelFixtures.diabetes)
         var records = FHIR.diabetesRecords()
         records[0] = FHIR.patientRecord(birthDate: "1974-03-02", gender: "male")
         records.remove(at: 1)  // the pregnancy count: 0 for a male patient
@@ -75,20 +76,34 @@ private func heartService() throws -> DiagnosisService {
 
     @Test func modelsMustBeSealedNamedAndSupported() throws {
         let unsealed = ClinicalModelFile(
-            task: .heart, preprocessor: ModelFixtures.heart.preprocessor, model: ModelFixtures.heart.model, l2: 1,
-            trainingDataSHA256: "x", trainingRows: 1, crossValidation: ModelFixtures.heart.crossValidation)
-        #expect(throws: ClinicalServiceError.modelNotSealed) { try DiagnosisService(model: unsealed, modelID: "heart-v1") }
-        for id in ["", "Heart-v1", "heart_v1", "heart v1", String(repeating: "a", count: 65)] {
-            #expect(throws: ClinicalServiceError.invalidModelID) { try DiagnosisService(model: ModelFixtures.heart, modelID: id) }
+            modelID: "heart-v1", task: .heart, preprocessor: ModelFixtures.heart.preprocessor,
+            model: ModelFixtures.heart.model, l2: 1, trainingDataSHA256: "x", trainingRows: 1,
+            crossValidation: ModelFixtures.heart.crossValidation)
+        #expect(throws: ClinicalServiceError.modelNotSealed) { try DiagnosisService(model: unsealed) }
+        for id in ["", "Heart-v1", "heart_v1", "heart v1", "-heart", String(repeating: "a", count: 65)] {
+            #expect(throws: ClinicalServiceError.invalidModelID) { try ModelReference(id: id, contentHash: "00") }
         }
-        _ = try DiagnosisService(model: ModelFixtures.heart, modelID: String(repeating: "a", count: 64))
+        #expect(try ModelReference(id: String(repeating: "a", count: 64), contentHash: "00").id.count == 64)
         let other = ClinicalTask(
             id: "other", layout: .diabetesPima, features: ClinicalTask.diabetes.features, targetColumn: "Outcome",
             positiveAbove: 0)
-        let otherModel = ModelFixtures.train(task: other, rows: ModelFixtures.diabetesRows(count: 60, seed: 3))
-        #expect(throws: ClinicalServiceError.unsupportedTask("other")) {
-            try DiagnosisService(model: otherModel, modelID: "other-v1")
-        }
+        let otherModel = ModelFixtures.train(
+            task: other, modelID: "other-v1", rows: ModelFixtures.diabetesRows(count: 60, seed: 3))
+        #expect(throws: ClinicalServiceError.unsupportedTask("other")) { try DiagnosisService(model: otherModel) }
+    }
+
+    /// The shipped models (built from the real datasets) fit the feature maps: both serve the generated
+    /// record sets, and name themselves by their ids and recorded hashes.
+    @Test func shippedModelsServeTheirTasks() throws {
+        let sha256: ([UInt8]) -> String = { SHA256.hash($0).hex }
+        let heart = try DiagnosisService(model: try ShippedModels.load(named: "heart", hash: sha256))
+        let heartResult = try heart.diagnose(FHIR.records(FHIR.heartRecords()), asOfMs: FHIR.asOfMs)
+        #expect(heartResult.model.id == "heart-v1")
+        #expect(heartResult.model.contentHash == ShippedModels.model(named: "heart")!.contentHash)
+        #expect(heartResult.imputed.isEmpty && (0...1).contains(heartResult.probability))
+        let planner = try DiabetesCarePlanner(model: try ShippedModels.load(named: "diabetes", hash: sha256))
+        let plan = try planner.plan(FHIR.records(FHIR.diabetesRecords()), asOfMs: FHIR.asOfMs)
+        #expect(plan.model.id == "diabetes-v1" && plan.risk?.inputs.row == [6, 148, 72, 35, 94, 33.6, 0.627, 50])
     }
 
     @Test func riskBandsChangeAtTheirThresholds() {

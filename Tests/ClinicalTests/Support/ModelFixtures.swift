@@ -5,15 +5,15 @@ import Foundation
 /// Small models trained in the tests on generated rows shaped like the Cleveland and Pima data (fixed
 /// seeds), so the service tests depend on neither ../shared/data nor the shipped model files.
 enum ModelFixtures {
-    static let heart = train(task: .heart, rows: heartRows(count: 240, seed: 11))
-    static let diabetes = train(task: .diabetes, rows: diabetesRows(count: 300, seed: 12))
+    static let heart = train(task: .heart, modelID: "heart-test-v1", rows: heartRows(count: 240, seed: 11))
+    static let diabetes = train(task: .diabetes, modelID: "diabetes-test-v1", rows: diabetesRows(count: 300, seed: 12))
 
-    static func train(task: ClinicalTask, rows: (rows: [[Double?]], labels: [Int])) -> ClinicalModelFile {
+    static func train(task: ClinicalTask, modelID: String, rows: (rows: [[Double?]], labels: [Int])) -> ClinicalModelFile {
         let preprocessor = Preprocessor.fit(features: task.features, rows: rows.rows)
         let model = LogisticRegression.fit(x: preprocessor.transform(rows: rows.rows), y: rows.labels, l2: 1.0)
         let summary = CrossValidationSummary(folds: 0, seed: 0, accuracy: 0, rocAUC: 0, brier: 0, calibration: [])
         let file = ClinicalModelFile(
-            task: task, preprocessor: preprocessor, model: model, l2: 1.0, trainingDataSHA256: "generated",
+            modelID: modelID, task: task, preprocessor: preprocessor, model: model, l2: 1.0, trainingDataSHA256: "generated",
             trainingRows: rows.rows.count, crossValidation: summary)
         return try! file.sealed(hash: testHash)
     }
