@@ -97,7 +97,7 @@ public struct CarePlan: Sendable, Equatable {
     public let risk: DiagnosisResult?
     /// Why the risk was not computed (the refusal, naming every missing input), when it was not.
     public let riskNotComputed: String?
-    /// The inputs the rules read.
+    /// The record values the rules read (the model's probability, also read by the rules, is in `risk`).
     public let inputs: [PlanInput]
     /// The decision path, root first.
     public let path: [DecisionStep]

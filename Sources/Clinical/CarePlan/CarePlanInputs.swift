@@ -65,13 +65,15 @@ public struct CarePlanInputs: Sendable, Equatable {
         }
     }
 
-    /// Every input present, in a fixed order (for the canonical inputs encoding).
+    /// Every input read from the records, in a fixed order (the model's risk is not one: it is in the plan's
+    /// `risk`).
     public var all: [PlanInput] {
-        [age, asianAncestry, hemoglobinA1c, fastingGlucose, glucose2hOGTT, bodyMassIndex, systolic, diastolic,
-         modelRisk?.probability].compactMap { $0 }
+        [age, asianAncestry, hemoglobinA1c, fastingGlucose, glucose2hOGTT, bodyMassIndex, systolic, diastolic]
+            .compactMap { $0 }
     }
 
     public static func == (lhs: CarePlanInputs, rhs: CarePlanInputs) -> Bool {
-        lhs.all == rhs.all && lhs.modelRisk?.band == rhs.modelRisk?.band
+        lhs.all == rhs.all && lhs.modelRisk?.probability == rhs.modelRisk?.probability
+            && lhs.modelRisk?.band == rhs.modelRisk?.band
     }
 }

@@ -26,6 +26,12 @@ private func planner() throws -> DiabetesCarePlanner {
         #expect(retest.triggeredBy.map(\.recordID) == ["r09", "r03"])
         // The diastolic value comes from the panel (later record) rather than the older Pima-style record.
         #expect(plan.inputs.first { $0.name == "diastolic-blood-pressure" }?.recordID == "r10")
+        // The plan's inputs are record values; the model's probability is in `risk` (and in the path).
+        #expect(plan.inputs.map(\.name) == [
+            "age", "hemoglobin-a1c", "glucose-2h-ogtt", "body-mass-index", "systolic-blood-pressure",
+            "diastolic-blood-pressure",
+        ])
+        #expect(plan.path[3].inputs.map(\.value) == [risk.probability])
         #expect(plan.disclaimer.hasPrefix("Decision support, not a diagnosis"))
     }
 
