@@ -113,14 +113,24 @@ public enum DiabetesCarePlanRules {
     // MARK: Nodes
 
     static func glycaemicStatus(_ inputs: CarePlanInputs) -> NodeOutcome<GlycaemicStatus> {
-        let tests: [(PlanInput?, diabetes: Double, prediabetes: Double)] = [
-            (inputs.hemoglobinA1c, a1cDiabetesPercent, a1cPrediabetesPercent),
-            (inputs.fastingGlucose, fastingDiabetesMgDl, fastingPrediabetesMgDl),
-            (inputs.glucose2hOGTT, ogttDiabetesMgDl, ogttPrediabetesMgDl),
-        ]
-        let recorded = tests.compactMap { test in test.0.map { (input: $0, test.diabetes, test.prediabetes) } }
-        let inDiabetesRange = recorded.filter { $0.input.value >= $0.1 }.map(\.input)
-        let inPrediabetesRange = recorded.filter { $0.input.value >= $0.2 }.map(\.input)
+        struct RecordedTest {
+            let input: PlanInput
+            let diabetesFrom: Double
+            let prediabetesFrom: Double
+        }
+        let recorded = [
+            inputs.hemoglobinA1c.map {
+                RecordedTest(input: $0, diabetesFrom: a1cDiabetesPercent, prediabetesFrom: a1cPrediabetesPercent)
+            },
+            inputs.fastingGlucose.map {
+                RecordedTest(input: $0, diabetesFrom: fastingDiabetesMgDl, prediabetesFrom: fastingPrediabetesMgDl)
+            },
+            inputs.glucose2hOGTT.map {
+                RecordedTest(input: $0, diabetesFrom: ogttDiabetesMgDl, prediabetesFrom: ogttPrediabetesMgDl)
+            },
+        ].compactMap { $0 }
+        let inDiabetesRange = recorded.filter { $0.input.value >= $0.diabetesFrom }.map(\.input)
+        let inPrediabetesRange = recorded.filter { $0.input.value >= $0.prediabetesFrom }.map(\.input)
         let status: GlycaemicStatus
         let triggering: [PlanInput]
         if !inDiabetesRange.isEmpty {
