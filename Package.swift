@@ -34,9 +34,9 @@ let package = Package(
         .target(name: "Storage", dependencies: ["Ledger", "Crypto", "SQLite"], swiftSettings: swiftSettings),
         .target(name: "Transport", dependencies: ["TLS", "Crypto"], swiftSettings: swiftSettings),
         .target(name: "Node", dependencies: ["Storage", "Ledger", "Crypto", "Transport"], swiftSettings: swiftSettings),
-        .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "Clinical"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
-        .target(name: "Clinical", swiftSettings: swiftSettings),
+        .target(name: "Clinical", exclude: ["Models"], swiftSettings: swiftSettings),
         .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "TLS", "Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TLS", "Crypto"], swiftSettings: swiftSettings),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["Ledger", "Crypto", "Storage", "TestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
-        .testTarget(name: "ClinicalTests", dependencies: ["Clinical"], swiftSettings: swiftSettings),
+        .testTarget(name: "ClinicalTests", dependencies: ["Clinical", "Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

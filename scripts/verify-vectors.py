@@ -4,14 +4,16 @@
 It shares no code with the Swift implementation. From the files in Tests/LedgerTests/Vectors/ and
 genesis/example.json it re-derives identity text forms, decodes every structure strictly, recomputes
 transaction ids, entry leaf hashes, Merkle roots and inclusion proofs, the genesis and validator-set hashes,
-block hashes and votes, verifies every Ed25519 signature and certificate, and replays the three-block chain
-through the execution and policy rules, re-deriving every access outcome.
+block hashes and votes, verifies every Ed25519 signature and certificate, and replays the five-block chain
+through the execution and policy rules, re-deriving every access outcome and checking every service result.
+It then checks that each ServiceResult rule (FORMAT.md 8.3) rejects what it should against the replayed state.
 
 Usage: scripts/verify-vectors.py [repository root]      (needs Python 3.9+ and the `cryptography` package)
 Exit status 0 when every check passes.
 """
 import base64
 import calendar
+import copy
 import hashlib
 import json
 import os
@@ -92,6 +94,7 @@ CODES = {  # restricted codes (FORMAT.md section 2.3): kind -> (max bytes, full-
     "practitioner role": (32, r"[a-z0-9][a-z0-9\-]*"),
     "purpose code": (16, r"[A-Z]+"),
     "record type": (64, r"[A-Z][A-Za-z]*"),
+    "model id": (64, r"[a-z0-9][a-z0-9.\-]*"),
 }
 
 
@@ -164,6 +167,9 @@ def read_body(r, kind):
         body["purpose"] = code(r, "purpose code")
         body["grant"] = r.optional("grant", lambda: r.take(32, "grant id"))
         return body
+    if kind == 6:  # ServiceResult
+        return {"access": r.take(32, "access id"), "model_id": code(r, "model id"), "model_hash": r.take(32, "model hash"),
+                "input_hash": r.take(32, "input hash"), "output_hash": r.take(32, "output hash")}
     raise Invalid("unknown transaction kind %d" % kind)
 
 
@@ -409,6 +415,8 @@ def genesis_from_json(path):
 class State:
     def __init__(self):
         self.grants, self.grants_of, self.enrolments, self.records, self.committed = {}, {}, {}, {}, set()
+        # service accesses (FORMAT.md 8.4): RecordAccess id -> custodian, block time, height, result id
+        self.service = {}
 
 
 def admit(g, state, tx, height, time, block_ids):
@@ -450,7 +458,30 @@ def admit(g, state, tx, height, time, block_ids):
     elif tx["kind"] == 5:
         if b["custodian"] not in g["admins"]:
             raise Invalid("unknown organisation")
+    elif tx["kind"] == 6:
+        node = next((v for v in g["validators"] if v["key"] == signer), None)
+        if node is None:
+            raise Invalid("notValidatorNode")
+        access = state.service.get(b["access"])  # only accesses of earlier blocks are in it (8.1 step 4)
+        if access is None:
+            raise Invalid("serviceAccessNotFound")
+        if access["custodian"] != node["organisation"]:
+            raise Invalid("notAccessCustodianNode")
+        if time - access["time"] > g["max_age"]:
+            raise Invalid("serviceAccessExpired")
+        if access["result"] is not None:
+            raise Invalid("serviceResultAlreadyCommitted")
+        access["result"] = tx["id"]
     block_ids.add(tx["id"])
+
+
+def add_service_accesses(state, entries, height, time):
+    """FORMAT.md 8.1 step 4: the block's allowed diagnose and plan accesses become service accesses."""
+    for e in entries:
+        tx = e["tx"]
+        if tx["kind"] == 5 and tx["body"]["action"] in (2, 4) and e["outcome"][0] == "allowed":
+            state.service[tx["id"]] = {"custodian": tx["body"]["custodian"], "time": time, "height": height,
+                                       "result": None}
 
 
 def in_scope(scope, record_id, record):
@@ -512,6 +543,46 @@ def evaluate(state, req, requester, height, time):
             return d
         first_denial = first_denial or d
     return first_denial or ("denied", 1)
+
+
+# ---------------------------------------------------------------- the ServiceResult rules, one by one
+
+def check_service_result_rules(c, g, state, names, head_time):
+    """Admits crafted ServiceResult transactions (signatures are checked apart, section 11) against copies of
+    the replayed state, each breaking one rule of FORMAT.md 8.3, and one that breaks none."""
+    st_marys_2 = next(v["key"] for v in g["validators"] if v["organisation"] == "st-marys" and v["key"] != g["validators"][0]["key"])
+    other_node = next(v["key"] for v in g["validators"] if v["organisation"] != "st-marys")
+    alice = public_key_from_seed(sha256(b"healthledger-test-key/example/patient-alice"))
+    fresh = b"\x42" * 32  # an allowed diagnose access of st-marys, committed at head_time, not answered
+    counter = [0]
+
+    def attempt(access, signer, time):
+        trial = copy.deepcopy(state)
+        trial.service[fresh] = {"custodian": "st-marys", "time": head_time, "height": 99, "result": None}
+        counter[0] += 1
+        tx = {"chain": g["chain"], "signer": signer, "created": time, "kind": 6, "id": sha256(b"trial %d" % counter[0]),
+              "body": {"access": access, "model_id": "heart-v1", "model_hash": b"\x00" * 32, "input_hash": b"\x00" * 32,
+                       "output_hash": b"\x00" * 32}}
+        try:
+            admit(g, trial, tx, 100, time, set())
+            return "accepted"
+        except Invalid as error:
+            return str(error)
+
+    t = head_time + 1
+    cases = [
+        ("a fresh access, its custodian's node", attempt(fresh, st_marys_2, t), "accepted"),
+        ("at the end of the replay window", attempt(fresh, st_marys_2, head_time + g["max_age"]), "accepted"),
+        ("one ms past the replay window", attempt(fresh, st_marys_2, head_time + g["max_age"] + 1), "serviceAccessExpired"),
+        ("signed by a patient", attempt(fresh, alice, t), "notValidatorNode"),
+        ("signed by another organisation's node", attempt(fresh, other_node, t), "notAccessCustodianNode"),
+        ("an access already answered", attempt(names["record-access-diagnose"], st_marys_2, t), "serviceResultAlreadyCommitted"),
+        ("a read access", attempt(names["record-access-allowed"], st_marys_2, t), "serviceAccessNotFound"),
+        ("a denied diagnose access", attempt(names["record-access-revoked-same-block"], st_marys_2, t), "serviceAccessNotFound"),
+        ("a transaction that is no access", attempt(names["grant-consent-diagnose"], st_marys_2, t), "serviceAccessNotFound"),
+    ]
+    for what, got, expected in cases:
+        c.expect(got == expected, "service result rule, %s: %s, expected %s" % (what, got, expected))
 
 
 # ---------------------------------------------------------------- the checks
@@ -619,8 +690,15 @@ def main():
             if e["tx"]["kind"] == 5:
                 derived = evaluate(state, e["tx"]["body"], e["tx"]["signer"], height, header["time"])
                 c.expect(derived == e["outcome"], where + "access outcome of " + transactions[e["tx"]["id"]])
+        add_service_accesses(state, entries, height, header["time"])
         state.committed |= block_ids
         previous, previous_time = header["hash"], header["time"]
+
+    names = {name: tx_id for tx_id, name in transactions.items()}
+    answered = state.service.get(names.get("record-access-diagnose"))
+    c.expect(answered is not None and answered["result"] == names.get("service-result"),
+             "the diagnose access of block 4 is answered by the service result of block 5")
+    check_service_result_rules(c, g, state, names, previous_time)
 
     for failure in c.failures:
         print("FAIL:", failure)

@@ -82,4 +82,17 @@ public struct ChainBuilder {
 
     /// A fresh random record id.
     public mutating func newRecordID() -> RecordID { RecordID(bytes: random.bytes(RecordID.byteCount))! }
+
+    /// The model test service results name: `heart-v1`, hash SHA-256("healthledger-test-model/heart-v1").
+    public static let testModel = ModelReference(id: ModelID("heart-v1")!, hash: SHA256.hash(Array("healthledger-test-model/heart-v1".utf8)))
+
+    /// A `ServiceResult` answering the access `access`, signed by validator `validator` (the node of
+    /// organisation `validator`), with input and output hashes drawn from the seed.
+    public mutating func serviceResult(
+        answering access: TransactionID, validator: Int = 0, model: ModelReference = ChainBuilder.testModel, createdAtMs: UInt64? = nil
+    ) -> SignedTransaction {
+        let body = ServiceResult(access: access, model: model, inputHash: SHA256.hash(random.bytes(32)),
+                                 outputHash: SHA256.hash(random.bytes(32)))
+        return sign(.serviceResult(body), by: validatorKey(validator), createdAtMs: createdAtMs)
+    }
 }

@@ -8,9 +8,10 @@ import Testing
 
     static let commands = [
         "key new", "key show", "genesis init", "genesis show", "node", "practitioner enroll", "record put", "record get",
-        "consent grant", "consent revoke", "consent list", "access log", "chain export", "audit verify",
+        "consent grant", "consent revoke", "consent list", "access log", "chain export", "audit verify", "model train",
+        "model evaluate",
     ]
-    static let groups = ["", "key", "genesis", "practitioner", "record", "consent", "access", "chain", "audit"]
+    static let groups = ["", "key", "genesis", "practitioner", "record", "consent", "access", "chain", "audit", "model"]
 
     /// Compares `text` with the golden file `name`. With HEALTHLEDGER_UPDATE_GOLDEN=1 in the environment,
     /// rewrites the file instead (then review the diff).

@@ -148,6 +148,96 @@ import TestSupport
     }
 }
 
+/// Chains with service results: they verify, and certified blocks that break a result rule do not.
+@Suite struct ServiceResultVerificationTests {
+    /// Enrolments, then 6 blocks of 40 events where a third of the accesses ask for diagnose or plan; every
+    /// allowed one is answered at the start of the next block.
+    static func chainWithResults() -> (Genesis, [CommittedBlock], ChainBuilder) {
+        var workload = Workload(builder: ChainBuilder(seed: 21), patientCount: 12, practitionerCount: 4)
+        workload.servicePercent = 35
+        var blocks = [workload.enrolPractitioners().block]
+        for _ in 0..<6 { blocks.append(workload.nextBlock(count: 40).block) }
+        return (workload.builder.genesis, blocks, workload.builder)
+    }
+
+    /// (block index, entry index, body) of every result in `blocks`.
+    static func results(in blocks: [CommittedBlock]) -> [(block: Int, entry: Int, body: ServiceResult)] {
+        blocks.enumerated().flatMap { blockIndex, block in
+            block.block.entries.enumerated().compactMap { entryIndex, entry in
+                guard case let .serviceResult(body) = entry.transaction.transaction.body else { return nil }
+                return (blockIndex, entryIndex, body)
+            }
+        }
+    }
+
+    @Test func aChainWithResultsVerifies() {
+        let (genesis, blocks, _) = Self.chainWithResults()
+        #expect(Self.results(in: blocks).count >= 5, "the sample must hold results")
+        var verifier = ChainVerifier(genesis: genesis, state: MemoryLedgerState(transactionMaxAgeMs: genesis.consensus.transactionMaxAgeMs))
+        #expect(verifier.verifySequentially(blocks) == nil)
+        for (_, _, body) in Self.results(in: blocks) { #expect(verifier.state.serviceAccess(body.access)?.resultID != nil) }
+    }
+
+    @Test func aSecondResultForAnAnsweredAccessIsRejectedEvenWithAValidCertificate() throws {
+        let (genesis, blocks, builder) = Self.chainWithResults()
+        var signer = builder
+        let answered = try #require(Self.results(in: blocks).first { $0.block < blocks.count - 1 })
+        let again = signer.serviceResult(answering: answered.body.access, createdAtMs: blocks.last!.block.header.timeMs)
+        let last = blocks.count - 1
+        let forged = ChainVerifierTests.forge(blocks, at: last, entries: blocks[last].block.entries + [BlockEntry(transaction: again, outcome: nil)],
+                                              builder: builder)
+        #expect(ChainVerifierTests.verify(forged, genesis: genesis) == VerificationFailure(
+            height: UInt64(last + 1), reason: .invalidBlock(.invalidEntry(index: blocks[last].block.entries.count, .serviceResultAlreadyCommitted))))
+    }
+
+    @Test func aResultMovedIntoItsAccessesBlockIsRejected() throws {
+        let (genesis, blocks, builder) = Self.chainWithResults()
+        let moved = try #require(Self.results(in: blocks).first { $0.block >= 2 })
+        let resultEntry = blocks[moved.block].block.entries[moved.entry]
+        let accessBlock = try #require(blocks.firstIndex { $0.block.entries.contains { $0.transaction.id == moved.body.access } })
+        #expect(accessBlock == moved.block - 1)
+        var withoutResult = blocks[moved.block].block.entries
+        withoutResult.remove(at: moved.entry)
+        var forged = ChainVerifierTests.forge(blocks, at: moved.block, entries: withoutResult, builder: builder)
+        forged = ChainVerifierTests.forge(forged, at: accessBlock, entries: blocks[accessBlock].block.entries + [resultEntry], builder: builder)
+        #expect(ChainVerifierTests.verify(forged, genesis: genesis) == VerificationFailure(
+            height: UInt64(accessBlock + 1),
+            reason: .invalidBlock(.invalidEntry(index: blocks[accessBlock].block.entries.count, .serviceAccessNotFound))))
+    }
+
+    @Test func aResultFromANonValidatorOrForADeniedAccessIsRejected() throws {
+        let (genesis, blocks, builder) = Self.chainWithResults()
+        var signer = builder
+        let last = blocks.count - 1
+        let timeMs = blocks[last].block.header.timeMs
+        let access = try #require(blocks[last - 1].block.entries.first { $0.outcome?.isAllowed == true && $0.transaction.transaction.kind == .recordAccess })
+        let byAdmin = signer.sign(.serviceResult(ServiceResult(access: access.transaction.id, model: ChainBuilder.testModel,
+                                                               inputHash: SHA256.hash([1]), outputHash: SHA256.hash([2]))),
+                                  by: signer.adminKey(0), createdAtMs: timeMs)
+        let denied = try #require(blocks[1...].flatMap(\.block.entries).first { $0.outcome.map { !$0.isAllowed } ?? false })
+        let forDenied = signer.serviceResult(answering: denied.transaction.id, createdAtMs: timeMs)
+        let index = blocks[last].block.entries.count
+        for (result, rejection) in [(byAdmin, TransactionRejection.notValidatorNode), (forDenied, .serviceAccessNotFound)] {
+            let forged = ChainVerifierTests.forge(blocks, at: last, entries: blocks[last].block.entries + [BlockEntry(transaction: result, outcome: nil)],
+                                                  builder: builder)
+            #expect(ChainVerifierTests.verify(forged, genesis: genesis) == VerificationFailure(
+                height: UInt64(last + 1), reason: .invalidBlock(.invalidEntry(index: index, rejection))))
+        }
+    }
+
+    @Test func aChangedResultHashBreaksItsSignature() throws {
+        let (genesis, blocks, builder) = Self.chainWithResults()
+        let target = try #require(Self.results(in: blocks).last)
+        var entries = blocks[target.block].block.entries
+        var bytes = entries[target.entry].canonicalBytes
+        bytes[bytes.count - Ed25519.signatureByteCount - 1] ^= 0x01  // the last byte of the output hash
+        entries[target.entry] = try BlockEntry(canonicalBytes: bytes)
+        let forged = ChainVerifierTests.forge(blocks, at: target.block, entries: entries, builder: builder)
+        #expect(ChainVerifierTests.verify(forged, genesis: genesis) == VerificationFailure(
+            height: UInt64(target.block + 1), reason: .badTransactionSignature(entryIndex: target.entry)))
+    }
+}
+
 /// Hostile values in certified blocks are rejected, never a crash.
 @Suite struct HostileBlockTests {
     @Test func extremeBlockTimesAreRejectedWithoutOverflow() {

@@ -1,7 +1,8 @@
 import Ledger
 
-/// A reference model of the consent state, the block admission rules and the access policy, written from
-/// DESIGN.md section 6 and the documented rules of `AccessPolicy` and `BlockExecutor`, not from their code.
+/// A reference model of the consent state, the block admission rules (service results included) and the
+/// access policy, written from DESIGN.md section 6 and the documented rules of `AccessPolicy` and
+/// `BlockExecutor` (FORMAT.md 8 and 9), not from their code.
 ///
 /// It is deliberately naive: plain arrays in commit order, linear scans, no indexes, no overlay. It shares
 /// nothing with the production code but the public value types (transactions, ids, decisions), so a bug in
@@ -32,6 +33,14 @@ struct ConsentModel {
         let organisation: OrganisationID
     }
 
+    /// An allowed diagnose or plan access, which one service result may answer.
+    struct ServiceAccessFact {
+        let id: TransactionID
+        let custodian: OrganisationID
+        let timeMs: UInt64
+        var answered = false
+    }
+
     /// A transaction the model refuses, and why.
     struct Rejection: Equatable, CustomStringConvertible {
         let id: TransactionID
@@ -57,6 +66,10 @@ struct ConsentModel {
     private(set) var enrolments: [EnrolmentFact] = []
     /// Every committed transaction id. Sequences are short, so nothing needs forgetting.
     private(set) var committed: [TransactionID] = []
+    /// Every allowed diagnose/plan access, in commit order.
+    private(set) var serviceAccesses: [ServiceAccessFact] = []
+    /// The time of the last block applied: what the executor's in-memory state has forgotten depends on it.
+    private(set) var lastBlockTimeMs: UInt64?
 
     init(chainID: ChainID, organisations: [Organisation], maxAgeMs: UInt64, maxFutureMs: UInt64) {
         self.chainID = chainID
@@ -91,8 +104,14 @@ struct ConsentModel {
             }
         }
         for access in accesses {
-            expectation.outcomes.append((access.id, decide(access.request, by: access.requester, height: height, timeMs: timeMs)))
+            let decision = decide(access.request, by: access.requester, height: height, timeMs: timeMs)
+            expectation.outcomes.append((access.id, decision))
+            // Only now, after every decision of the block: a result for it must come in a later block.
+            if access.request.action != .read, case .allowed = decision {
+                serviceAccesses.append(ServiceAccessFact(id: access.id, custodian: access.request.custodian, timeMs: timeMs))
+            }
         }
+        lastBlockTimeMs = timeMs
         return expectation
     }
 
@@ -131,8 +150,25 @@ struct ConsentModel {
             grants[index].revokedAtHeight = height
         case let .recordAccess(body):
             if organisation(body.custodian) == nil { return .unknownOrganisation(body.custodian) }
+        case let .serviceResult(body):
+            guard let node = organisations.first(where: { $0.validator == signer }) else { return .notValidatorNode }
+            guard let index = serviceAccesses.firstIndex(where: { $0.id == body.access }), !isForgotten(serviceAccesses[index]) else {
+                return .serviceAccessNotFound
+            }
+            if serviceAccesses[index].custodian != node.id { return .notAccessCustodianNode }
+            if timeMs - serviceAccesses[index].timeMs > maxAgeMs { return .serviceAccessExpired }
+            if serviceAccesses[index].answered { return .serviceResultAlreadyCommitted }
+            serviceAccesses[index].answered = true
         }
         return nil
+    }
+
+    /// The documented memory bound of the in-memory state (FORMAT.md 8.4): an access is forgotten once a
+    /// committed block's time is more than the replay window after it. A forgotten access is "not found";
+    /// one still remembered but too old for this block is "expired".
+    private func isForgotten(_ access: ServiceAccessFact) -> Bool {
+        guard let lastBlockTimeMs else { return false }
+        return lastBlockTimeMs - access.timeMs > maxAgeMs
     }
 
     // MARK: Policy

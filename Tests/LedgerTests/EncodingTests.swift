@@ -130,6 +130,8 @@ func roundTrips<T: CanonicalEncodable & CanonicalDecodable & Equatable>(_ value:
         #expect(try roundTrips(someRecord))
         #expect(try roundTrips(ChainID("a.b-c")!))
         #expect(try roundTrips(PurposeCode("HRESCH")!))
+        #expect(try roundTrips(ModelID("diabetes-plan.2")!))
+        #expect(try roundTrips(VectorGenerator.heartModel))
         for mask in UInt8(1)...7 { #expect(try roundTrips(AccessActions(rawValue: mask))) }
     }
 
@@ -209,7 +211,7 @@ func roundTrips<T: CanonicalEncodable & CanonicalDecodable & Equatable>(_ value:
     }
 
     @Test func unknownKindsActionsAndFlagsAreRejected() {
-        for kind: UInt8 in [0, 6, 255] {
+        for kind: UInt8 in [0, 7, 255] {
             #expect(invalidField(decodeFailure(SignedTransaction.self, signedTransactionBytes(kind: kind, body: []))) == "transaction kind")
         }
         let access = { (body: [UInt8]) in decodeFailure(SignedTransaction.self, signedTransactionBytes(kind: 5, body: body)) }
@@ -311,6 +313,8 @@ func roundTrips<T: CanonicalEncodable & CanonicalDecodable & Equatable>(_ value:
         #expect(decodeFailure(PurposeCode.self, upper(16)) == nil)
         #expect(decodeFailure(PurposeCode.self, upper(17)) == .tooLarge(field: "purpose code", limit: 16, actual: 17))
         #expect(decodeFailure(RecordType.self, upper(65)) == .tooLarge(field: "record type", limit: 64, actual: 65))
+        #expect(decodeFailure(ModelID.self, code(64)) == nil)
+        #expect(decodeFailure(ModelID.self, code(65)) == .tooLarge(field: "model id", limit: 64, actual: 65))
         // A huge length prefix with no bytes behind it is "too large", not an attempt to read 65535 bytes.
         #expect(decodeFailure(ChainID.self, [0xff, 0xff]) == .tooLarge(field: "chain id", limit: 64, actual: 65_535))
         let transaction = signedTransactionBytes(kind: 4, body: Array(repeating: 0, count: 32), chain: String(repeating: "a", count: 65))
@@ -344,6 +348,49 @@ func roundTrips<T: CanonicalEncodable & CanonicalDecodable & Equatable>(_ value:
         for bad in ["", "observation", "Observation1", "Obs-ervation", "Obs ervation"] { #expect(rejected(RecordType.self, bad), "\(bad)") }
         #expect(accepted(PractitionerRole.self, "nurse-2"))
         for bad in ["", "-nurse", "Nurse", "nurse practitioner"] { #expect(rejected(PractitionerRole.self, bad), "\(bad)") }
+        #expect(accepted(ModelID.self, "heart-v1") && accepted(ModelID.self, "diabetes-plan.2") && accepted(ModelID.self, "7"))
+        for bad in ["", "-heart", ".heart", "Heart-v1", "heart_v1", "heart v1", "heart/v1", "héart"] {
+            #expect(rejected(ModelID.self, bad), "\(bad)")
+        }
+    }
+}
+
+// MARK: - ServiceResult bodies
+
+@Suite struct ServiceResultEncodingTests {
+    static let access = TransactionID(digest: SHA256.hash(Array("access".utf8)))
+
+    /// A ServiceResult body with its model id given as raw string bytes.
+    static func body(modelID: [UInt8] = rawString(Array("heart-v1".utf8)), digests: Int = 3) -> [UInt8] {
+        craft { access.encode(to: &$0) } + modelID + Array(repeating: 0xab, count: 32 * digests)
+    }
+
+    @Test func theLayoutIsAccessModelAndThreeDigests() throws {
+        let result = ServiceResult(access: Self.access, model: VectorGenerator.heartModel, inputHash: SHA256.hash([1]),
+                                   outputHash: SHA256.hash([2]))
+        #expect(try roundTrips(result))
+        let bytes = result.canonicalBytes
+        #expect(bytes.count == 130 + 8, "130 + the model id's length (FORMAT.md 4.7)")
+        #expect(Array(bytes[0..<32]) == Self.access.digest.bytes)
+        #expect(Array(bytes[32..<42]) == [0, 8] + Array("heart-v1".utf8))
+        #expect(Array(bytes[42..<74]) == VectorGenerator.heartModel.hash.bytes)
+        #expect(Array(bytes[74..<106]) == SHA256.hash([1]).bytes && Array(bytes[106...]) == SHA256.hash([2]).bytes)
+    }
+
+    @Test func strictDecoding() {
+        let signed = { (body: [UInt8]) in decodeFailure(SignedTransaction.self, signedTransactionBytes(kind: 6, body: body)) }
+        #expect(signed(Self.body()) == nil)
+        #expect(invalidField(signed(Self.body(modelID: rawString(Array("Heart".utf8))))) == "model id")
+        #expect(invalidField(signed(Self.body(modelID: rawString([0xff])))) == "model id")
+        #expect(signed(Self.body(modelID: rawString(Array(repeating: UInt8(ascii: "a"), count: 65))))
+                == .tooLarge(field: "model id", limit: 64, actual: 65))
+        #expect(isTruncated(signed(Self.body(digests: 2))), "a missing digest leaves the signature short")
+        #expect(isTruncated(decodeFailure(ServiceResult.self, Self.body(digests: 2))))
+        #expect(decodeFailure(ServiceResult.self, Self.body() + [0]) == .trailingBytes(count: 1))
+        // A ServiceResult entry carries no outcome: outcome bytes after it are trailing garbage.
+        let result = vectorChain.transactions.first { $0.signed.transaction.kind == .serviceResult }!.signed
+        let entry = BlockEntry(transaction: result, outcome: nil).canonicalBytes
+        #expect(decodeFailure(BlockEntry.self, entry + [2, 5]) == .trailingBytes(count: 2))
     }
 }
 

@@ -150,8 +150,10 @@ struct VectorGenerator {
     static let recordR1 = recordID("alice/observation-1")
     static let recordR2 = recordID("alice/condition-1")
     static let stMarys = OrganisationID("st-marys")!
+    /// The model a service result names: `heart-v1`, hash SHA-256("healthledger-vector-model/heart-v1").
+    static let heartModel = ModelReference(id: ModelID("heart-v1")!, hash: SHA256.hash(Array("healthledger-vector-model/heart-v1".utf8)))
 
-    /// A three-block chain on the example genesis, built by the real `BlockExecutor`.
+    /// A five-block chain on the example genesis, built by the real `BlockExecutor`.
     mutating func buildChain() {
         let genesis = Example.genesis
         let t0 = Example.genesisTimeMs
@@ -196,7 +198,20 @@ struct VectorGenerator {
                          purposes: [PurposeCode("ETREAT")!, PurposeCode("TREAT")!],
                          notBeforeMs: t0 + 86_400_000, notAfterMs: t0 + 31 * 86_400_000)))
 
-        transactions = [enrol, register1, register2, grant, access1, access2, access3, access4, access5, revoke, grant2]
+        let grant3 = Self.sign("grant-consent-diagnose", "example/patient-alice", createdAtMs: t0 + 3_500, .grantConsent(
+            GrantConsent(grantee: .practitioner(okafor), actions: AccessActions([.diagnose, .plan]), scope: .all, purposes: [.treatment],
+                         notBeforeMs: nil, notAfterMs: t0 + 30 * 86_400_000)))
+        let access6 = Self.sign("record-access-diagnose", "example/dr-okafor", createdAtMs: t0 + 3_600, .recordAccess(
+            RecordAccess(custodian: Self.stMarys, patient: alice, action: .diagnose, selector: .types([RecordType("Observation")!]),
+                         purpose: .treatment, grant: grant3.signed.id)))
+
+        let result = Self.sign("service-result", "example/st-marys/node-2", createdAtMs: t0 + 4_500, .serviceResult(
+            ServiceResult(access: access6.signed.id, model: Self.heartModel,
+                          inputHash: SHA256.hash(Array("healthledger-vector-input/record-access-diagnose".utf8)),
+                          outputHash: SHA256.hash(Array("healthledger-vector-output/record-access-diagnose".utf8)))))
+
+        transactions = [enrol, register1, register2, grant, access1, access2, access3, access4, access5, revoke, grant2, grant3,
+                        access6, result]
 
         var state = MemoryLedgerState(transactionMaxAgeMs: genesis.consensus.transactionMaxAgeMs)
         let executor = BlockExecutor(genesis: genesis)
@@ -205,6 +220,8 @@ struct VectorGenerator {
             ([enrol, register1, register2, grant], [0, 1, 2, 3], 0),
             ([access1, access2, access3, access4], [0, 2, 3], 0),
             ([access5, revoke, grant2], [1, 2, 3], 1),
+            ([grant3, access6], [0, 1, 2], 0),
+            ([result], [0, 1, 2, 3], 0),
         ]
         for (offset, step) in plan.enumerated() {
             let height = UInt64(offset + 1)
@@ -349,7 +366,7 @@ struct VectorGenerator {
     }
 
     var chain: String {
-        var file = VectorFile("A three-block committed chain on genesis/example.json (FORMAT.md sections 6-9 and 11)", [
+        var file = VectorFile("A five-block committed chain on genesis/example.json (FORMAT.md sections 6-9 and 11)", [
             "height (decimal); header: BlockHeader bytes; hash: SHA-256(header); entry: BlockEntry bytes (repeated);",
             "entries-root: Merkle root of the entries; vote: the precommit Vote bytes every certificate signature covers;",
             "signer-index (decimal, repeated): validators that signed; certificate: CommitCertificate bytes;",
@@ -488,12 +505,16 @@ extension Array where Element == (key: String, value: String) {
 
     @Test func storedChainVerifies() throws {
         let blocks = try readVectorRecords(try vectorText("chain.txt")).map { try CommittedBlock(canonicalBytes: $0.bytes("committed")) }
-        #expect(blocks.count == 3)
+        #expect(blocks.count == 5)
         var verifier = ChainVerifier(genesis: Example.genesis,
                                      state: MemoryLedgerState(transactionMaxAgeMs: Example.genesis.consensus.transactionMaxAgeMs))
         let failure = verifier.verifySequentially(blocks)
         #expect(failure == nil, "\(String(describing: failure))")
-        #expect(verifier.height == 3)
+        #expect(verifier.height == 5)
+        // Block 4's diagnose access became a service access, and block 5's result answers it.
+        let access = try #require(vectorChain.transactions.first { $0.name == "record-access-diagnose" }?.signed.id)
+        let result = try #require(vectorChain.transactions.first { $0.name == "service-result" }?.signed.id)
+        #expect(verifier.state.serviceAccess(access)?.resultID == result)
     }
 
     @Test func independentPythonVerifierAgrees() throws {

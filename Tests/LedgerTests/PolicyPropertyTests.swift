@@ -4,8 +4,8 @@ import TestSupport
 import Testing
 
 // Property test: random sequences of blocks built by the real executor (through `ChainBuilder`) agree,
-// transaction by transaction and access by access, with the naive `ConsentModel`; and no access is ever
-// allowed under a grant at or after the height that revoked it.
+// transaction by transaction and access by access, with the naive `ConsentModel` (service results
+// included); and no access is ever allowed under a grant at or after the height that revoked it.
 
 /// Everyone who signs in the random sequences. Keys are derived once: derivation dominates signing cost.
 private enum Cast {
@@ -54,6 +54,9 @@ private struct SequenceGenerator {
     var registrations: [(record: RecordID, patient: Identity, custodian: OrganisationID)] = []
     /// Transactions committed earlier, for replays.
     var committedTransactions: [SignedTransaction] = []
+    /// Diagnose and plan accesses committed earlier (allowed or denied), with their custodians: targets for
+    /// service results, answered or not, fresh or long past the replay window.
+    var committedServiceRequests: [(id: TransactionID, custodian: OrganisationID, allowed: Bool)] = []
 
     init(seed: UInt64) {
         random = SeededRandom(seed: seed ^ 0x5EED_0F_7E57)
@@ -230,8 +233,48 @@ private struct SequenceGenerator {
         return sign(.recordAccess(body), by: requester, blockTimeMs: t)
     }
 
+    /// A service result: mostly for an allowed diagnose/plan access of an earlier block, signed by a node of
+    /// its custodian; sometimes for a denied or read access, one of this block, an id that is no access, or
+    /// signed by another organisation's node, an admin or a patient.
+    mutating func serviceResult(_ t: UInt64, sameBlock: [SignedTransaction]) -> SignedTransaction {
+        let allowed = committedServiceRequests.filter(\.allowed)
+        var custodian = pick(Cast.organisations)
+        let access: TransactionID
+        switch Int.random(in: 0..<100, using: &random) {
+        case 0..<65 where !allowed.isEmpty:
+            let target = pick(allowed)
+            (access, custodian) = (target.id, target.custodian)
+        case 65..<75 where !committedServiceRequests.isEmpty:
+            let target = pick(committedServiceRequests)
+            (access, custodian) = (target.id, target.custodian)
+        case 75..<85 where !sameBlock.isEmpty:
+            access = pick(sameBlock).id
+        case 85..<92 where !committedTransactions.isEmpty:
+            access = pick(committedTransactions).id
+        default:
+            access = unknownGrantID()
+        }
+        let index = Cast.organisations.firstIndex(of: custodian) ?? 0
+        let signer = chance(80) ? Cast.validators[index]
+            : pick([Cast.validators[1 - index], Cast.admins[index], pick(Cast.patients)])
+        let model = ModelReference(id: ModelID(pick(["heart-v1", "diabetes-plan.2"]))!, hash: SHA256.hash(random.bytes(8)))
+        let body = ServiceResult(access: access, model: model, inputHash: SHA256.hash(random.bytes(8)),
+                                 outputHash: SHA256.hash(random.bytes(8)))
+        return sign(.serviceResult(body), by: signer, blockTimeMs: t)
+    }
+
+    /// Notes the committed diagnose and plan accesses of a block, as targets for later service results.
+    mutating func noteCommitted(_ entries: [BlockEntry]) {
+        committedTransactions += entries.map(\.transaction)
+        for entry in entries {
+            guard case let .recordAccess(request) = entry.transaction.transaction.body, request.action != .read else { continue }
+            committedServiceRequests.append((entry.transaction.id, request.custodian, entry.outcome?.isAllowed == true))
+        }
+    }
+
     /// The candidates of one block: a few random transactions, sometimes an access and a revocation of the
-    /// same grant in either order, sometimes a replay of an earlier transaction or a duplicate.
+    /// same grant in either order, sometimes service results (two for one access now and then), sometimes a
+    /// replay of an earlier transaction or a duplicate.
     mutating func block(_ t: UInt64) -> [SignedTransaction] {
         var transactions: [SignedTransaction] = []
         for _ in 0..<Int.random(in: 1...6, using: &random) {
@@ -247,6 +290,15 @@ private struct SequenceGenerator {
             let target = pick(signedGrants)
             let pair = [access(t, under: target), revocation(t, of: target)]
             transactions += chance(50) ? pair : pair.reversed()
+        }
+        if chance(40) {
+            let result = serviceResult(t, sameBlock: transactions.filter { $0.transaction.kind == .recordAccess })
+            transactions.append(result)
+            if chance(15), case let .serviceResult(body) = result.transaction.body {
+                var second = body
+                second.outputHash = SHA256.hash(random.bytes(8))
+                transactions.append(sign(.serviceResult(second), by: Cast.validators[chance(50) ? 0 : 1], blockTimeMs: t))
+            }
         }
         if chance(5), !committedTransactions.isEmpty { transactions.append(pick(committedTransactions)) }
         if chance(5), let any = transactions.randomElement(using: &random) { transactions.append(any) }
@@ -264,8 +316,10 @@ private func runSequence(seed: UInt64, coverage: inout Coverage) -> String? {
             .init(id: Cast.organisations[$0], admin: Cast.admins[$0].identity, validator: Cast.validators[$0].identity)
         },
         maxAgeMs: genesis.consensus.transactionMaxAgeMs, maxFutureMs: genesis.consensus.transactionMaxFutureMs)
-    // Safety, tracked from the committed blocks alone: the height at which each grant was revoked.
+    // Safety, tracked from the committed blocks alone: the height at which each grant was revoked, and the
+    // allowed diagnose/plan accesses (custodian, block time) with whether a result answered them.
     var revokedAt: [GrantID: UInt64] = [:]
+    var answerable: [TransactionID: (custodian: OrganisationID, timeMs: UInt64, answered: Bool)] = [:]
 
     for _ in 0..<Int.random(in: 30...80, using: &generator.random) {
         let advance = generator.timeAdvance()
@@ -295,6 +349,22 @@ private func runSequence(seed: UInt64, coverage: inout Coverage) -> String? {
             }
         }
 
+        // Every committed result answers an allowed diagnose/plan access of an earlier block, at most once,
+        // within the replay window, signed by a node of the access's custodian.
+        for entry in entries {
+            guard case let .serviceResult(body) = entry.transaction.transaction.body else { continue }
+            guard let access = answerable[body.access], !access.answered,
+                timeMs - access.timeMs <= genesis.consensus.transactionMaxAgeMs,
+                genesis.validators.contains(where: { $0.key == entry.transaction.transaction.signer && $0.organisation == access.custodian })
+            else { return "\(context): result \(entry.transaction.id.hex.prefix(8)) committed against the service rules" }
+            answerable[body.access]?.answered = true
+        }
+        for entry in entries {
+            if case let .recordAccess(request) = entry.transaction.transaction.body, request.action != .read, entry.outcome?.isAllowed == true {
+                answerable[entry.transaction.id] = (request.custodian, timeMs, false)
+            }
+        }
+
         // Then agreement with the model: admission, rejection reasons, and every access outcome.
         let acceptedIDs = entries.map(\.transaction.id)
         if acceptedIDs != expected.accepted {
@@ -313,7 +383,7 @@ private func runSequence(seed: UInt64, coverage: inout Coverage) -> String? {
             }
         }
 
-        generator.committedTransactions += entries.map(\.transaction)
+        generator.noteCommitted(entries)
         coverage.record(entries: entries, rejected: rejected)
     }
     return nil
@@ -323,6 +393,7 @@ private func runSequence(seed: UInt64, coverage: inout Coverage) -> String? {
 private struct Coverage {
     var allowedByGrant = 0
     var allowedSelf = 0
+    var serviceResults = 0
     /// Accesses denied because a revocation further down the same block stopped their named grant.
     var deniedByLaterRevocationInBlock = 0
     var denials: Set<DenialReason> = []
@@ -336,6 +407,7 @@ private struct Coverage {
             case let .denied(reason)?: denials.insert(reason)
             case nil: break
             }
+            if entry.transaction.transaction.kind == .serviceResult { serviceResults += 1 }
         }
         for (_, rejection) in rejected { rejections.insert("\(rejection)") }
     }
@@ -355,13 +427,15 @@ struct PolicyPropertyTests {
         // Every batch must reach allowed accesses of both kinds and every reachable denial and rejection.
         #expect(coverage.allowedByGrant > 50 && coverage.allowedSelf > 10, "batch \(batch): \(coverage.allowedByGrant), \(coverage.allowedSelf)")
         #expect(coverage.deniedByLaterRevocationInBlock > 0, "batch \(batch): no access stopped by a later revocation")
+        #expect(coverage.serviceResults > 20, "batch \(batch): \(coverage.serviceResults) service results committed")
         let unreachable: Set<DenialReason> = [.selectionTooLarge]  // needs over 10,000 records
         let missedDenials = Set(DenialReason.allCases).subtracting(unreachable).subtracting(coverage.denials)
         #expect(missedDenials.isEmpty, "batch \(batch) never denied for: \(missedDenials)")
         let expectedRejections: [TransactionRejection] = [
             .expired, .fromTheFuture, .alreadyCommitted, .duplicateInBlock, .unknownOrganisation(Cast.unknownOrganisation),
             .notOrganisationAdmin, .alreadyEnrolled, .notCustodianNode, .recordAlreadyRegistered, .authorNotPermitted,
-            .grantNotFound, .notGrantingPatient, .grantAlreadyRevoked,
+            .grantNotFound, .notGrantingPatient, .grantAlreadyRevoked, .notValidatorNode, .serviceAccessNotFound,
+            .notAccessCustodianNode, .serviceAccessExpired, .serviceResultAlreadyCommitted,
         ]
         let missedRejections = Set(expectedRejections.map { "\($0)" }).subtracting(coverage.rejections)
         #expect(missedRejections.isEmpty, "batch \(batch) never rejected for: \(missedRejections)")

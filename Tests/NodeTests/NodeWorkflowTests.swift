@@ -58,6 +58,57 @@ import TestSupport
         #expect(!node.logLines.all.contains { $0.contains("MARKER-do-not-leak") })
     }
 
+    /// A diagnose access answered by the custodian node's `ServiceResult`: the patient's accounting of
+    /// disclosures shows the result's model and hashes next to the access, and the block shows the event.
+    @Test func aServiceResultShowsInTheAccessLogAndInItsBlock() throws {
+        let node = try TestNode()
+        let patientKey = Ed25519.PrivateKey()
+        let patient = identity(patientKey)
+        let doctor = Ed25519.PrivateKey()
+        try node.enrol(doctor)
+        let record = try node.storeObservation(about: patient, by: doctor)
+        _ = try node.grant(from: patientKey, to: .practitioner(identity(doctor)), actions: [.diagnose])
+        let diagnose = node.signer.transaction(.recordAccess(RecordAccess(custodian: node.organisation, patient: patient, action: .diagnose,
+                                                                          selector: .records([record]))), by: doctor)
+        let committedAccess = try node.client.submit(diagnose)
+        #expect((committedAccess["outcome"] as? [String: Any])?["decision"] as? String == "allowed")
+
+        let nodeKey = try KeyFile.load(from: node.dataDirectory.nodeKeyFile, passphrase: nil)
+        let model = ModelReference(id: ModelID("heart-v1")!, hash: SHA256.hash(Array("model file".utf8)))
+        let body = ServiceResult(access: diagnose.id, model: model, inputHash: SHA256.hash(Array("inputs".utf8)),
+                                 outputHash: SHA256.hash(Array("output".utf8)))
+        let result = node.signer.transaction(.serviceResult(body), by: nodeKey)
+        let committedResult = try node.client.submit(result)
+        #expect(committedResult["kind"] as? String == "ServiceResult")
+        let resultHeight = try #require(committedResult["height"] as? Int)
+
+        let accesses = try #require(try node.client.accesses(of: patient)["accesses"] as? [[String: Any]])
+        #expect(accesses.count == 1)
+        let shown = try #require(accesses.first?["result"] as? [String: Any])
+        #expect(shown["transaction"] as? String == result.id.hex)
+        #expect(shown["height"] as? Int == resultHeight)
+        #expect(shown["model"] as? [String: String] == ["id": "heart-v1", "hash": model.hash.hex])
+        #expect(shown["inputHash"] as? String == body.inputHash.hex && shown["outputHash"] as? String == body.outputHash.hex)
+
+        let block = try HTTPTestClient(node.runtime.url).client.request("GET", "/v1/blocks/\(resultHeight)")
+        let blockJSON = try #require(try JSONSerialization.jsonObject(with: Data(block.body)) as? [String: Any])
+        let entry = try #require((blockJSON["entries"] as? [[String: Any]])?.first { $0["id"] as? String == result.id.hex })
+        #expect(entry["kind"] as? String == "ServiceResult" && entry["outcome"] == nil)
+        let entryBody = try #require(entry["body"] as? [String: Any])
+        #expect(entryBody["access"] as? String == diagnose.id.hex)
+        #expect(entryBody["model"] as? [String: String] == ["id": "heart-v1", "hash": model.hash.hex])
+
+        // A second result for the same access is refused, and the log still shows the first.
+        do {
+            _ = try node.client.submit(node.signer.transaction(.serviceResult(body), by: nodeKey))
+            Issue.record("a second result for one access was accepted")
+        } catch {
+            #expect(error.code == "refused" && "\(error)".contains("already committed"))
+        }
+        let again = try node.client.accesses(of: patient)["accesses"] as? [[String: Any]]
+        #expect((again?.first?["result"] as? [String: Any])?["transaction"] as? String == result.id.hex)
+    }
+
     @Test func aReplayedOrForeignRequestIsRefused() throws {
         let node = try TestNode()
         let patientKey = Ed25519.PrivateKey()

@@ -16,5 +16,7 @@ enum CommandTable {
         AccessLog.command,
         ChainExport.command,
         AuditVerify.command,
+        ModelTrain.command,
+        ModelEvaluate.command,
     ]
 }

@@ -3,6 +3,9 @@
 enum JSONValue: Sendable, Equatable {
     case string(String)
     case number(UInt64)
+    /// A measured quantity; NaN and infinities (which JSON cannot hold) are encoded as `null`.
+    case decimal(Double)
+    case null
     case bool(Bool)
     case array([JSONValue])
     case object([Member])
@@ -17,6 +20,8 @@ enum JSONValue: Sendable, Equatable {
         switch self {
         case let .string(text): return Self.quoted(text)
         case let .number(value): return String(value)
+        case let .decimal(value): return value.isFinite ? value.description : "null"
+        case .null: return "null"
         case let .bool(value): return value ? "true" : "false"
         case let .array(items): return "[" + items.map(\.encoded).joined(separator: ",") + "]"
         case let .object(members):

@@ -4,7 +4,9 @@
 ///
 /// Ordering rule (docs/FORMAT.md section 8): non-access transactions take effect in block order; every
 /// `RecordAccess` in block h is decided against the state after all of block h's other transactions, at
-/// block h's time. So a revocation in block h stops every access in block h, wherever it stands.
+/// block h's time. So a revocation in block h stops every access in block h, wherever it stands. The
+/// allowed diagnose/plan accesses of block h become service accesses only after that, so a `ServiceResult`
+/// can answer them from block h + 1 on.
 /// Signatures are not checked here (the node checks them once at admission; the verifier in parallel).
 public struct BlockExecutor: Sendable {
     public let genesis: Genesis
@@ -35,7 +37,8 @@ public struct BlockExecutor: Sendable {
         }
         var entries = try accepted.map { BlockEntry(transaction: $0, outcome: try outcome(of: $0, in: overlay)) }
         var changes = overlay.changes
-        // Outcomes add bytes. Accesses change no state, so dropping the last ones changes no other outcome.
+        // Outcomes add bytes. Accesses change no state that another transaction of the block can see (their
+        // service accesses count from the next block), so dropping the last ones changes no other outcome.
         var entryBytes = entries.reduce(0) { $0 + $1.canonicalBytes.count }
         while entryBytes > maxBytes, let last = entries.lastIndex(where: { $0.outcome != nil }) {
             entryBytes -= entries[last].canonicalBytes.count
@@ -43,6 +46,7 @@ public struct BlockExecutor: Sendable {
             changes.committed.removeAll { $0.id == dropped }
         }
         precondition(entryBytes <= maxBytes, "non-access transactions alone exceed the block byte limit")
+        changes.serviceAccesses = Self.serviceAccesses(in: entries, height: height, blockTimeMs: blockTimeMs)
         return (entries, changes, rejected)
     }
 
@@ -70,7 +74,20 @@ public struct BlockExecutor: Sendable {
                 throw BlockExecutionError.outcomeMismatch(index: index, recorded: entry.outcome, derived: derived)
             }
         }
-        return overlay.changes
+        var changes = overlay.changes
+        changes.serviceAccesses = Self.serviceAccesses(in: block.entries, height: block.header.height, blockTimeMs: block.header.timeMs)
+        return changes
+    }
+
+    /// The allowed diagnose and plan accesses among `entries` (whose outcomes are final), in block order.
+    private static func serviceAccesses(in entries: [BlockEntry], height: UInt64, blockTimeMs: UInt64) -> [ServiceAccess] {
+        entries.compactMap { entry in
+            guard case let .recordAccess(request) = entry.transaction.transaction.body, request.action != .read,
+                entry.outcome?.isAllowed == true
+            else { return nil }
+            return ServiceAccess(id: entry.transaction.id, custodian: request.custodian, patient: request.patient,
+                                 action: request.action, height: height, blockTimeMs: blockTimeMs)
+        }
     }
 
     /// Checks the rules that do not depend on a block (chain id, freshness against `nowMs`, replay, and the
@@ -134,7 +151,29 @@ public struct BlockExecutor: Sendable {
             overlay.revoke(body.grant)
         case let .recordAccess(body):
             guard genesis.organisation(body.custodian) != nil else { throw TransactionRejection.unknownOrganisation(body.custodian) }
+        case let .serviceResult(body):
+            try admitServiceResult(body, id: signed.id, signer: signer, into: &overlay)
         }
+    }
+
+    /// The rules of a `ServiceResult` (FORMAT.md 8.3), in order: a validator signs it, for an allowed
+    /// diagnose/plan access of an earlier block held by the validator's organisation, within the replay
+    /// window of the access, and only once per access.
+    private func admitServiceResult(_ body: ServiceResult, id: TransactionID, signer: Identity, into overlay: inout StateOverlay) throws {
+        let height = overlay.changes.height
+        let blockTimeMs = overlay.changes.blockTimeMs
+        guard let node = genesis.validators.first(where: { $0.key == signer }) else { throw TransactionRejection.notValidatorNode }
+        guard let access = try overlay.serviceAccess(body.access) else { throw TransactionRejection.serviceAccessNotFound }
+        precondition(access.height < height, "the state holds a service access of the block being executed")
+        guard access.custodian == node.organisation else { throw TransactionRejection.notAccessCustodianNode }
+        // By difference, without overflow: in a node's admission check, `blockTimeMs` is its clock, which may
+        // lag the access's block time.
+        guard access.blockTimeMs >= blockTimeMs || blockTimeMs - access.blockTimeMs <= genesis.consensus.transactionMaxAgeMs else {
+            throw TransactionRejection.serviceAccessExpired
+        }
+        guard access.resultID == nil else { throw TransactionRejection.serviceResultAlreadyCommitted }
+        overlay.addServiceResult(ServiceResultEntry(id: id, access: body.access, model: body.model, inputHash: body.inputHash,
+                                                    outputHash: body.outputHash, height: height))
     }
 
     /// The policy's decision for a `RecordAccess` against the block's final state; nil for other kinds.

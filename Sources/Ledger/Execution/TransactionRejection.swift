@@ -17,6 +17,17 @@ public enum TransactionRejection: Error, Hashable, Sendable, CustomStringConvert
     case grantNotFound
     case notGrantingPatient
     case grantAlreadyRevoked
+    /// A `ServiceResult` signed by a key that is no genesis validator's.
+    case notValidatorNode
+    /// A `ServiceResult` naming no allowed diagnose or plan access of an earlier block (or one forgotten
+    /// because it is older than the replay window).
+    case serviceAccessNotFound
+    /// A `ServiceResult` signed by a validator of another organisation than the access's custodian.
+    case notAccessCustodianNode
+    /// A `ServiceResult` whose access was committed more than `transactionMaxAgeMs` before this block.
+    case serviceAccessExpired
+    /// A second `ServiceResult` for one access.
+    case serviceResultAlreadyCommitted
 
     public var description: String {
         switch self {
@@ -35,6 +46,12 @@ public enum TransactionRejection: Error, Hashable, Sendable, CustomStringConvert
         case .grantNotFound: return "no such grant"
         case .notGrantingPatient: return "only the patient who made a grant may revoke it"
         case .grantAlreadyRevoked: return "the grant is already revoked"
+        case .notValidatorNode: return "only a validator node may commit a service result"
+        case .serviceAccessNotFound:
+            return "the access it answers is not an allowed diagnose or plan access committed in an earlier block within the replay window"
+        case .notAccessCustodianNode: return "only a node of the access's custodian organisation may commit its service result"
+        case .serviceAccessExpired: return "the access is older than the replay window: its result can no longer be committed"
+        case .serviceResultAlreadyCommitted: return "a result for this access is already committed"
         }
     }
 }

@@ -55,11 +55,15 @@ public struct ConsensusParameters: Hashable, Sendable {
 
     public init() {}
 
+    /// The longest replay window a genesis may set (24 hours): nothing older than this before a block can
+    /// still be committed or answered in it, whatever the genesis says.
+    public static let transactionMaxAgeMsLimit: UInt64 = 86_400_000
+
     /// Each parameter with its JSON name, in canonical order; used by JSON and canonical encodings alike.
     /// (Key paths are not Sendable; this table is immutable.)
     nonisolated(unsafe) static let fields: [(name: String, path: WritableKeyPath<ConsensusParameters, UInt64>, range: ClosedRange<UInt64>)] = [
         ("blockIntervalMs", \.blockIntervalMs, 1...60_000),
-        ("transactionMaxAgeMs", \.transactionMaxAgeMs, 1_000...86_400_000),
+        ("transactionMaxAgeMs", \.transactionMaxAgeMs, 1_000...transactionMaxAgeMsLimit),
         ("transactionMaxFutureMs", \.transactionMaxFutureMs, 0...3_600_000),
         ("blockTimeMaxDriftMs", \.blockTimeMaxDriftMs, 100...3_600_000),
         ("timeoutProposeMs", \.timeoutProposeMs, 1...600_000),

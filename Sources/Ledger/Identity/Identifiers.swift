@@ -152,3 +152,15 @@ public struct PractitionerRole: RestrictedCode {
         isLowerAlphanumeric(c) || (position > 0 && c == UInt8(ascii: "-"))
     }
 }
+
+/// A clinical model's name and version, such as `heart-v1` or `diabetes-plan.2`: 1-64 of `a-z 0-9 - .`,
+/// starting with a letter or digit. Named in every `ServiceResult`, next to the hash of the model file.
+public struct ModelID: RestrictedCode {
+    public let value: String
+    public init(unchecked value: String) { self.value = value }
+    public static let kind = "model id"
+    public static let maxLength = 64
+    public static func isAllowed(_ c: UInt8, at position: Int) -> Bool {
+        isLowerAlphanumeric(c) || (position > 0 && (c == UInt8(ascii: "-") || c == UInt8(ascii: ".")))
+    }
+}

@@ -1,6 +1,7 @@
-/// Read access to the consent state at some height: grants, enrolments, registered records, and which
-/// transaction ids are already committed. The chain store implements it over SQLite; `MemoryLedgerState`
-/// implements it in memory for the verifier and tests. Policy and block execution see only this protocol.
+/// Read access to the consent state at some height: grants, enrolments, registered records, allowed
+/// `diagnose`/`plan` accesses with their service results, and which transaction ids are already committed.
+/// The chain store implements it over SQLite; `MemoryLedgerState` implements it in memory for the verifier
+/// and tests. Policy and block execution see only this protocol.
 public protocol LedgerStateReader {
     func grant(_ id: GrantID) throws -> Grant?
     /// The patient's grants in the order they were committed.
@@ -12,6 +13,10 @@ public protocol LedgerStateReader {
     /// True when a transaction with this id was committed and could still be replayed: ids older than the
     /// replay window (see `Transaction`) may be forgotten, because the window alone refuses them.
     func isCommitted(_ id: TransactionID) throws -> Bool
+    /// The allowed `diagnose` or `plan` access committed as transaction `id`, with its result once one is
+    /// committed; nil for any other id. An access whose block time is more than `transactionMaxAgeMs` before
+    /// the last block applied may be forgotten: no result can be committed for it any more (FORMAT.md 8.4).
+    func serviceAccess(_ id: TransactionID) throws -> ServiceAccess?
 }
 
 /// A consent state that a committed block can be applied to.
@@ -28,6 +33,10 @@ public struct StateChanges: Sendable, Equatable {
     public var revocations: [GrantID] = []
     public var enrolments: [Enrolment] = []
     public var records: [RecordEntry] = []
+    /// The block's `RecordAccess` entries whose action is diagnose or plan and whose outcome allowed them.
+    public var serviceAccesses: [ServiceAccess] = []
+    /// The block's `ServiceResult` transactions, each answering an access of an earlier block.
+    public var serviceResults: [ServiceResultEntry] = []
     /// Every transaction in the block, with its creation time (for the replay window).
     public var committed: [(id: TransactionID, createdAtMs: UInt64)] = []
 
@@ -39,6 +48,7 @@ public struct StateChanges: Sendable, Equatable {
     public static func == (lhs: StateChanges, rhs: StateChanges) -> Bool {
         lhs.height == rhs.height && lhs.blockTimeMs == rhs.blockTimeMs && lhs.grants == rhs.grants
             && lhs.revocations == rhs.revocations && lhs.enrolments == rhs.enrolments && lhs.records == rhs.records
+            && lhs.serviceAccesses == rhs.serviceAccesses && lhs.serviceResults == rhs.serviceResults
             && lhs.committed.map(\.id) == rhs.committed.map(\.id)
             && lhs.committed.map(\.createdAtMs) == rhs.committed.map(\.createdAtMs)
     }
@@ -55,6 +65,8 @@ struct StateOverlay: LedgerStateReader {
     private var newRecords: [RecordID: RecordEntry] = [:]
     private var newRecordsByPatient: [Identity: [RecordEntry]] = [:]
     private var newIDs: Set<TransactionID> = []
+    /// Access id -> id of the result committed for it earlier in this block.
+    private var newResults: [TransactionID: TransactionID] = [:]
 
     init(base: any LedgerStateReader, height: UInt64, blockTimeMs: UInt64) {
         self.base = base
@@ -81,6 +93,12 @@ struct StateOverlay: LedgerStateReader {
         newRecords[record.id] = record
         newRecordsByPatient[record.patient, default: []].append(record)
         changes.records.append(record)
+    }
+
+    mutating func addServiceResult(_ result: ServiceResultEntry) {
+        precondition(newResults[result.access] == nil, "two results for one access in a block")
+        newResults[result.access] = result.id
+        changes.serviceResults.append(result)
     }
 
     mutating func markCommitted(_ id: TransactionID, createdAtMs: UInt64) {
@@ -122,5 +140,11 @@ struct StateOverlay: LedgerStateReader {
 
     func isCommitted(_ id: TransactionID) throws -> Bool {
         try newIDs.contains(id) || base.isCommitted(id)
+    }
+
+    func serviceAccess(_ id: TransactionID) throws -> ServiceAccess? {
+        guard var access = try base.serviceAccess(id) else { return nil }
+        if access.resultID == nil, let result = newResults[id] { access.resultID = result }
+        return access
     }
 }

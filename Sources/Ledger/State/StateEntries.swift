@@ -60,3 +60,55 @@ public struct RecordEntry: Hashable, Sendable {
         self.registeredAtHeight = registeredAtHeight
     }
 }
+
+/// An allowed `diagnose` or `plan` access as the state holds it, so that a `ServiceResult` in a later block
+/// can be checked against it (FORMAT.md 8.3): who holds the records, when it was committed, and whether a
+/// result already answers it. Only accesses whose outcome allowed them become service accesses.
+public struct ServiceAccess: Hashable, Sendable {
+    /// The id of the `RecordAccess` transaction.
+    public let id: TransactionID
+    public let custodian: OrganisationID
+    public let patient: Identity
+    /// `diagnose` or `plan`.
+    public let action: AccessAction
+    /// The height and block time of the block that committed the access.
+    public let height: UInt64
+    public let blockTimeMs: UInt64
+    /// The `ServiceResult` transaction that answers it, once one is committed.
+    public var resultID: TransactionID?
+
+    public init(id: TransactionID, custodian: OrganisationID, patient: Identity, action: AccessAction, height: UInt64,
+                blockTimeMs: UInt64, resultID: TransactionID? = nil) {
+        precondition(action == .diagnose || action == .plan, "only diagnose and plan accesses are answered by a service")
+        self.id = id
+        self.custodian = custodian
+        self.patient = patient
+        self.action = action
+        self.height = height
+        self.blockTimeMs = blockTimeMs
+        self.resultID = resultID
+    }
+}
+
+/// A committed `ServiceResult`: what the access log shows next to the access it answers.
+public struct ServiceResultEntry: Hashable, Sendable {
+    /// The id of the `ServiceResult` transaction.
+    public let id: TransactionID
+    /// The id of the `RecordAccess` it answers.
+    public let access: TransactionID
+    public let model: ModelReference
+    public let inputHash: SHA256Digest
+    public let outputHash: SHA256Digest
+    /// The height of the block that committed the result.
+    public let height: UInt64
+
+    public init(id: TransactionID, access: TransactionID, model: ModelReference, inputHash: SHA256Digest,
+                outputHash: SHA256Digest, height: UInt64) {
+        self.id = id
+        self.access = access
+        self.model = model
+        self.inputHash = inputHash
+        self.outputHash = outputHash
+        self.height = height
+    }
+}

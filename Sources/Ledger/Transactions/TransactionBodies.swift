@@ -100,6 +100,7 @@ public enum TransactionBody: Hashable, Sendable {
     case grantConsent(GrantConsent)
     case revokeConsent(RevokeConsent)
     case recordAccess(RecordAccess)
+    case serviceResult(ServiceResult)
 
     /// The one-byte kind tag of the encoding.
     public var kind: TransactionKind {
@@ -109,6 +110,7 @@ public enum TransactionBody: Hashable, Sendable {
         case .grantConsent: return .grantConsent
         case .revokeConsent: return .revokeConsent
         case .recordAccess: return .recordAccess
+        case .serviceResult: return .serviceResult
         }
     }
 }
@@ -120,6 +122,7 @@ public enum TransactionKind: UInt8, CaseIterable, Sendable, CustomStringConverti
     case grantConsent = 3
     case revokeConsent = 4
     case recordAccess = 5
+    case serviceResult = 6
 
     public var description: String {
         switch self {
@@ -128,6 +131,7 @@ public enum TransactionKind: UInt8, CaseIterable, Sendable, CustomStringConverti
         case .grantConsent: return "GrantConsent"
         case .revokeConsent: return "RevokeConsent"
         case .recordAccess: return "RecordAccess"
+        case .serviceResult: return "ServiceResult"
         }
     }
 }

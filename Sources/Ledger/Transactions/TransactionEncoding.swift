@@ -176,6 +176,7 @@ extension TransactionBody: CanonicalEncodable {
         case let .grantConsent(body): body.encode(to: &encoder)
         case let .revokeConsent(body): body.encode(to: &encoder)
         case let .recordAccess(body): body.encode(to: &encoder)
+        case let .serviceResult(body): body.encode(to: &encoder)
         }
     }
 }
@@ -192,6 +193,7 @@ extension TransactionBody: CanonicalDecodable {
         case .grantConsent: self = .grantConsent(try GrantConsent(from: &decoder))
         case .revokeConsent: self = .revokeConsent(try RevokeConsent(from: &decoder))
         case .recordAccess: self = .recordAccess(try RecordAccess(from: &decoder))
+        case .serviceResult: self = .serviceResult(try ServiceResult(from: &decoder))
         }
     }
 }

@@ -69,7 +69,18 @@ enum LedgerJSON {
                                          "selector": selector(access.selector), "purpose": access.purpose.value]
             object["grant"] = access.grant?.hex
             return object
+        case let .serviceResult(result):
+            return ["access": result.access.hex, "model": model(result.model), "inputHash": result.inputHash.hex,
+                    "outputHash": result.outputHash.hex]
         }
+    }
+
+    static func model(_ model: ModelReference) -> [String: Any] { ["id": model.id.value, "hash": model.hash.hex] }
+
+    /// The service result that answers an access, as the access log shows it.
+    static func serviceResult(_ result: ServiceResultEntry) -> [String: Any] {
+        ["transaction": result.id.hex, "height": result.height, "model": model(result.model), "inputHash": result.inputHash.hex,
+         "outputHash": result.outputHash.hex]
     }
 
     static func grantTerms(_ terms: GrantConsent) -> [String: Any] {
@@ -132,6 +143,7 @@ enum LedgerJSON {
             "purpose": access.request.purpose.value, "selector": selector(access.request.selector),
         ]
         object.merge(outcome(access.outcome)) { _, new in new }
+        object["result"] = access.result.map(serviceResult)
         return object
     }
 

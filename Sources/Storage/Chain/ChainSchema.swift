@@ -35,7 +35,50 @@ enum ChainSchema {
                 CREATE INDEX used_requests_by_expiry ON used_requests (expires_ms);
                 """)
         }
+        migrator.register("003-service-results") { db in
+            try db.execute("""
+                CREATE TABLE service_accesses (
+                    access_id BLOB PRIMARY KEY, custodian TEXT NOT NULL, patient BLOB NOT NULL, action INTEGER NOT NULL,
+                    height INTEGER NOT NULL, time_ms INTEGER NOT NULL,
+                    result_id BLOB, model_id TEXT, model_hash BLOB, input_hash BLOB, output_hash BLOB,
+                    result_height INTEGER) WITHOUT ROWID;
+                """)
+            try backfillServiceAccesses(in: db)
+        }
         return migrator
+    }
+
+    /// A store written before service results existed holds allowed diagnose/plan accesses that a result may
+    /// still answer: enter those of the last 24 hours of blocks, the longest replay window any genesis may set
+    /// (older ones can never be answered, so the work on upgrade is bounded by the window, not the chain).
+    private static func backfillServiceAccesses(in db: Database) throws {
+        guard let headTimeMs = try db.queryOne("SELECT time_ms FROM blocks ORDER BY height DESC LIMIT 1", [], { UInt64($0.int64(0)) })
+        else { return }
+        let windowMs = ConsensusParameters.transactionMaxAgeMsLimit
+        let fromTimeMs = headTimeMs > windowMs ? headTimeMs - windowMs : 0
+        // Block time grows with height: the last block before the window, found by walking down from the
+        // head, bounds the scan to the window's entries.
+        let lastBefore = try db.queryOne("SELECT height FROM blocks WHERE time_ms < ? ORDER BY height DESC LIMIT 1",
+                                         [.integer(Int64(fromTimeMs))]) { UInt64($0.int64(0)) }
+        let firstSeq = ChainStore.sequence(height: (lastBefore ?? 0) + 1, position: 0)
+        // Rows are entered as they are read, so memory does not grow with the window.
+        _ = try db.query("""
+            SELECT a.seq, e.entry, b.time_ms FROM accesses a JOIN entries e ON e.seq = a.seq
+            JOIN blocks b ON b.height = (a.seq >> \(ChainStore.positionBits))
+            WHERE a.seq >= ? AND a.allowed = 1 ORDER BY a.seq
+            """, [.integer(Int64(firstSeq))]) { row in
+            let seq = UInt64(row.int64(0))
+            let entry: BlockEntry
+            do {
+                entry = try BlockEntry(canonicalBytes: row.blob(1))
+            } catch {
+                throw StorageError.corrupt(path: "entries", detail: "entry \(seq) does not decode: \(error)")
+            }
+            guard case let .recordAccess(request) = entry.transaction.transaction.body, request.action != .read else { return }
+            try insertServiceAccess(ServiceAccess(id: entry.transaction.id, custodian: request.custodian, patient: request.patient,
+                                                  action: request.action, height: seq >> ChainStore.positionBits,
+                                                  blockTimeMs: UInt64(row.int64(2))), into: db)
+        }
     }
 
     // MARK: Writing
@@ -134,6 +177,26 @@ enum ChainSchema {
                 .blob(record.commitment.bytes), .blob(record.author.publicKeyBytes), .integer(Int64(record.registeredAtHeight)),
             ])
         }
+        for access in changes.serviceAccesses { try insertServiceAccess(access, into: db) }
+        for result in changes.serviceResults {
+            try db.run("""
+                UPDATE service_accesses SET result_id = ?, model_id = ?, model_hash = ?, input_hash = ?, output_hash = ?,
+                result_height = ? WHERE access_id = ? AND result_id IS NULL
+                """, [
+                    .blob(result.id.digest.bytes), .text(result.model.id.value), .blob(result.model.hash.bytes),
+                    .blob(result.inputHash.bytes), .blob(result.outputHash.bytes), .integer(Int64(result.height)),
+                    .blob(result.access.digest.bytes),
+                ])
+            precondition(db.changes == 1, "a result for a missing or already answered access reached the store")
+        }
+    }
+
+    private static func insertServiceAccess(_ access: ServiceAccess, into db: Database) throws {
+        precondition(access.resultID == nil, "a new service access has no result yet")
+        try db.run("INSERT INTO service_accesses (access_id, custodian, patient, action, height, time_ms) VALUES (?, ?, ?, ?, ?, ?)", [
+            .blob(access.id.digest.bytes), .text(access.custodian.value), .blob(access.patient.publicKeyBytes),
+            .integer(Int64(access.action.rawValue)), .integer(Int64(access.height)), .integer(Int64(access.blockTimeMs)),
+        ])
     }
 
     // MARK: Reading
@@ -188,6 +251,40 @@ enum ChainSchema {
                 throw StorageError.corrupt(path: "enrolments", detail: "malformed enrolment row")
             }
             return Enrolment(practitioner: practitioner, organisation: organisation, role: role, enrolledAtHeight: UInt64(row.int64(2)))
+        }
+    }
+
+    static func serviceAccess(_ id: TransactionID, in db: Database) throws -> ServiceAccess? {
+        try db.queryOne("SELECT custodian, patient, action, height, time_ms, result_id FROM service_accesses WHERE access_id = ?",
+                        [.blob(id.digest.bytes)]) { row in
+            guard let custodian = OrganisationID(row.text(0)), let patient = Identity(publicKeyBytes: row.blob(1)),
+                let action = AccessAction(rawValue: UInt8(clamping: row.int64(2))), action != .read
+            else { throw StorageError.corrupt(path: "service_accesses", detail: "malformed service access row") }
+            var resultID: TransactionID?
+            if !row.isNull(5) {
+                guard let digest = SHA256Digest(bytes: row.blob(5)) else {
+                    throw StorageError.corrupt(path: "service_accesses", detail: "malformed result id")
+                }
+                resultID = TransactionID(digest: digest)
+            }
+            return ServiceAccess(id: id, custodian: custodian, patient: patient, action: action, height: UInt64(row.int64(3)),
+                                 blockTimeMs: UInt64(row.int64(4)), resultID: resultID)
+        }
+    }
+
+    /// The result committed for the access `accessID`, if any.
+    static func serviceResult(answering accessID: TransactionID, in db: Database) throws -> ServiceResultEntry? {
+        try db.queryOne("""
+            SELECT result_id, model_id, model_hash, input_hash, output_hash, result_height FROM service_accesses
+            WHERE access_id = ? AND result_id IS NOT NULL
+            """, [.blob(accessID.digest.bytes)]) { row in
+            guard let resultDigest = SHA256Digest(bytes: row.blob(0)), let modelID = ModelID(row.text(1)),
+                let modelHash = SHA256Digest(bytes: row.blob(2)), let inputHash = SHA256Digest(bytes: row.blob(3)),
+                let outputHash = SHA256Digest(bytes: row.blob(4))
+            else { throw StorageError.corrupt(path: "service_accesses", detail: "malformed service result row") }
+            return ServiceResultEntry(id: TransactionID(digest: resultDigest), access: accessID,
+                                      model: ModelReference(id: modelID, hash: modelHash), inputHash: inputHash,
+                                      outputHash: outputHash, height: UInt64(row.int64(5)))
         }
     }
 

@@ -18,11 +18,13 @@ public struct AccessLogEntry: Sendable, Equatable {
     public let requester: Identity
     public let request: RecordAccess
     public let outcome: AccessOutcome
+    /// For an allowed diagnose or plan access, the service result committed for it, once there is one.
+    public let result: ServiceResultEntry?
 }
 
 /// The node's ledger database: committed blocks with their certificates, every entry, an index of
-/// transaction ids, and the consent state (grants, enrolments, records) kept current block by block, so
-/// opening a store never replays the chain.
+/// transaction ids, and the consent state (grants, enrolments, records, diagnose/plan accesses with their
+/// service results) kept current block by block, so opening a store never replays the chain.
 ///
 /// Each block is appended in one SQLite transaction with `synchronous=FULL`: when `append` returns, the
 /// block and its state changes are on disk, all or nothing.
@@ -124,6 +126,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             try read { try ChainSchema.records(ofPatient: patient, custodian: custodian, in: $0) }
         }
         func isCommitted(_ id: TransactionID) throws -> Bool { try read { try store.sequence(of: id, in: $0) != nil } }
+        func serviceAccess(_ id: TransactionID) throws -> ServiceAccess? { try read { try ChainSchema.serviceAccess(id, in: $0) } }
     }
 
     /// Runs `body` on one of the reader connections.
@@ -202,7 +205,8 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     }
 
     /// The accesses to `patient`'s records (allowed and denied), oldest first: the accounting of disclosures.
-    /// Pages with `after`, the last entry of the previous page.
+    /// An allowed diagnose or plan access carries its service result once one is committed. Pages with
+    /// `after`, the last entry of the previous page.
     public func accessLog(patient: Identity, after: (height: UInt64, position: Int)? = nil,
                           limit: Int = 1_000) throws(StorageError) -> [AccessLogEntry] {
         precondition(limit > 0, "the page size must be positive")
@@ -212,9 +216,12 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                 guard let (entry, timeMs) = try ChainSchema.entry(seq: seq, in: database),
                     case let .recordAccess(request) = entry.transaction.transaction.body, let outcome = entry.outcome
                 else { throw StorageError.corrupt(path: path, detail: "access index names entry \(seq), which is not an access") }
+                let mayHaveResult = request.action != .read && outcome.isAllowed
+                let result = mayHaveResult ? try ChainSchema.serviceResult(answering: entry.transaction.id, in: database) : nil
                 return AccessLogEntry(height: seq >> Self.positionBits, position: Int(seq & ((1 << Self.positionBits) - 1)),
                                       blockTimeMs: timeMs, transactionID: entry.transaction.id,
-                                      requester: entry.transaction.transaction.signer, request: request, outcome: outcome)
+                                      requester: entry.transaction.transaction.signer, request: request, outcome: outcome,
+                                      result: result)
             }
         }
     }
@@ -272,6 +279,17 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
 
     public func isCommitted(_ id: TransactionID) throws -> Bool {
         try reading { try sequence(of: id, in: $0) != nil }
+    }
+
+    /// Every allowed diagnose/plan access ever committed is kept (the access log shows its result), so this
+    /// never forgets one; the executor's window rule refuses results for old ones.
+    public func serviceAccess(_ id: TransactionID) throws -> ServiceAccess? {
+        try reading { try ChainSchema.serviceAccess(id, in: $0) }
+    }
+
+    /// The service result committed for the access `accessID`, or nil when there is none (yet).
+    public func serviceResult(answering accessID: TransactionID) throws(StorageError) -> ServiceResultEntry? {
+        try reading { try ChainSchema.serviceResult(answering: accessID, in: $0) }
     }
 }
 

@@ -120,6 +120,43 @@ import TestSupport
         #expect(!report.valid && report.height == 0)
     }
 
+    @Test func anExportWithServiceResultsVerifies() throws {
+        let scratch = ScratchDirectory()
+        let (genesis, blocks, _) = generatedChain(blocks: 10, servicePercent: 50)
+        let results = blocks.flatMap(\.block.entries).filter { $0.transaction.transaction.kind == .serviceResult }.count
+        #expect(results > 5, "the sample must hold results")
+        let store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis)
+        try append(blocks, to: store)
+        let path = scratch.file("export.hlx")
+        _ = try store.export(to: path)
+        let report = try Self.audit(path, genesis)
+        #expect(report.valid && report.failure == nil)
+        #expect(report.height == UInt64(blocks.count) && report.headHash == store.headHash)
+        #expect(report.entryCount == UInt64(blocks.map(\.block.entries.count).reduce(0, +)))
+    }
+
+    /// Colluding validators certify a block with a second result for an access already answered: the audit
+    /// re-derives the state and fails at that block.
+    @Test func anExportWithASecondResultForOneAccessFailsAtItsBlock() throws {
+        let scratch = ScratchDirectory()
+        var scenario = ServiceScenario()
+        let genesis = scenario.builder.genesis
+        let previous = scenario.blocks.last!.block.header
+        let again = scenario.builder.serviceResult(answering: scenario.diagnose.id)
+        let entries = [BlockEntry(transaction: again, outcome: nil)]
+        let header = BlockHeader(chainID: genesis.chainID, height: previous.height + 1, timeMs: previous.timeMs + 1_000,
+                                 previousHash: previous.hash, entriesRoot: MerkleTree.root(leafHashes: entries.map { MerkleTree.leafHash($0.canonicalBytes) }),
+                                 entryCount: 1, proposer: genesis.validators[0].key, validatorSetHash: genesis.validatorSetHash)
+        let forged = CommittedBlock(block: Block(header: header, entries: entries), certificate: scenario.builder.certify(header))
+        let path = scratch.file("forged.hlx")
+        let writer = try ExportWriter(path: path, genesis: genesis)
+        for block in scenario.blocks + [forged] { try writer.append(block) }
+        try writer.finish()
+        let report = try Self.audit(path, genesis)
+        #expect(!report.valid)
+        #expect(report.failure == VerificationFailure(height: 4, reason: .invalidBlock(.invalidEntry(index: 0, .serviceResultAlreadyCommitted))))
+    }
+
     @Test func aMissingFileIsAnErrorNotAReport() {
         #expect(throws: StorageError.self) {
             _ = try ChainAudit.verify(exportAt: "/nonexistent/export.hlx", genesis: ChainBuilder().genesis)

@@ -108,3 +108,92 @@ import TestSupport
         }
     }
 }
+
+/// Service accesses and results in the store: kept across reopening, shown in the access log, and entered
+/// for the accesses a store from before service results already holds.
+@Suite struct ChainStoreServiceResultTests {
+    @Test func serviceAccessesAndResultsSurviveReopening() throws {
+        let scratch = ScratchDirectory()
+        let (genesis, blocks, reference) = generatedChain(blocks: 12, servicePercent: 60)
+        do {
+            let store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis)
+            try append(blocks, to: store)  // each block re-executed against the store itself
+        }
+        let reopened = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis)
+        var accesses = 0, results = 0
+        for entry in blocks.flatMap(\.block.entries) {
+            switch entry.transaction.transaction.body {
+            case let .recordAccess(request) where request.action != .read && entry.outcome?.isAllowed == true:
+                let stored = try #require(try reopened.serviceAccess(entry.transaction.id))
+                #expect(stored == reference.serviceAccess(entry.transaction.id))
+                accesses += 1
+            case .recordAccess:
+                #expect(try reopened.serviceAccess(entry.transaction.id) == nil)
+            case let .serviceResult(body):
+                let stored = try #require(try reopened.serviceResult(answering: body.access))
+                #expect(stored.id == entry.transaction.id && stored.model == body.model)
+                #expect(stored.inputHash == body.inputHash && stored.outputHash == body.outputHash)
+                #expect(try reopened.location(of: entry.transaction.id)?.height == stored.height)
+                #expect(try reopened.serviceAccess(body.access)?.resultID == entry.transaction.id)
+                results += 1
+            default:
+                break
+            }
+        }
+        #expect(accesses > 12 && results > 8, "\(accesses) service accesses, \(results) results")
+        #expect(try reopened.serviceResult(answering: TransactionID(digest: .zero)) == nil)
+    }
+
+    @Test func theAccessLogShowsTheResultOfAnAnsweredAccessOnly() throws {
+        let scratch = ScratchDirectory()
+        let scenario = ServiceScenario()
+        let store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: scenario.builder.genesis)
+        try append(scenario.blocks, to: store)
+        let log = try store.accessLog(patient: Identity(publicKey: scenario.patient.publicKey))
+        #expect(log.map(\.transactionID) == [scenario.diagnose.id, scenario.read.id, scenario.plan.id, scenario.denied.id])
+        let body = scenario.resultBody
+        #expect(log[0].result == ServiceResultEntry(id: scenario.result.id, access: scenario.diagnose.id, model: body.model,
+                                                    inputHash: body.inputHash, outputHash: body.outputHash, height: 3))
+        #expect(log[1].result == nil, "a read is answered by records, not a result")
+        #expect(log[2].result == nil && log[2].outcome.isAllowed, "allowed, not answered yet")
+        #expect(log[3].result == nil && !log[3].outcome.isAllowed)
+    }
+
+    /// A store written before migration 003 holds allowed diagnose/plan accesses: opening it enters those of
+    /// the last 24 hours of blocks (the longest replay window a genesis allows), so a result can still
+    /// answer them; older ones could never be answered and are left out.
+    @Test func aStoreFromBeforeServiceResultsEntersItsRecentAccessesOnUpgrade() throws {
+        let scratch = ScratchDirectory()
+        var builder = ChainBuilder(seed: 8)
+        let patient = TestKeys.key("upgrade-patient")
+        let dayAndAnHourMs: UInt64 = 25 * 3_600_000
+        func ownDiagnosis(advanceMs: UInt64) -> SignedTransaction {
+            builder.sign(.recordAccess(RecordAccess(custodian: ChainBuilder.organisation(0), patient: Identity(publicKey: patient.publicKey),
+                                                    action: .diagnose, selector: .all)), by: patient, createdAtMs: builder.timeMs + advanceMs)
+        }
+        let old = ownDiagnosis(advanceMs: 1_000)
+        let first = builder.commit([old]).block
+        let recent = ownDiagnosis(advanceMs: dayAndAnHourMs)
+        let second = builder.commit([recent], advanceMs: dayAndAnHourMs).block
+        #expect(first.block.entries.count == 1 && second.block.entries.count == 1)
+        let path = scratch.file("ledger.sqlite")
+        do {
+            let store = try ChainStore(path: path, genesis: builder.genesis)
+            try append([first, second], to: store)
+        }
+        do {  // what a store written by the previous version looks like
+            let database = try Database(path: path, mode: .readWrite)
+            try database.execute("DROP TABLE service_accesses; DELETE FROM hl_migrations WHERE name = '003-service-results'")
+        }
+        let upgraded = try ChainStore(path: path, genesis: builder.genesis)
+        #expect(try upgraded.serviceAccess(old.id) == nil, "25 hours before the head: never answerable")
+        #expect(try upgraded.serviceAccess(recent.id) == ServiceAccess(
+            id: recent.id, custodian: ChainBuilder.organisation(0), patient: Identity(publicKey: patient.publicKey), action: .diagnose,
+            height: 2, blockTimeMs: second.block.header.timeMs))
+        // And the upgraded store accepts the result that answers it.
+        let answer = builder.commit([builder.serviceResult(answering: recent.id)])
+        #expect(answer.rejected.isEmpty)
+        try append([answer.block], to: upgraded)
+        #expect(try upgraded.serviceResult(answering: recent.id)?.id == answer.block.block.entries[0].transaction.id)
+    }
+}
