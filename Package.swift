@@ -4,10 +4,10 @@
 // Layers, dependencies pointing down (see docs/ARCHITECTURE.md):
 //   healthledger (CLI)       thin: parse arguments, call libraries
 //   Node    (runtime: mempool, block producer, access gateway, API routes)
-//   Transport (HTTP/1.1 server and client on POSIX sockets)    edge: sockets
+//   Transport (HTTP/1.1 server and client, TLS peer links)     edge: sockets
 //   Storage (SQLite chain store, record vault, export files)   edge: files
 //   Ledger  (canonical encoding, events, blocks, policy, audit) pure, deterministic
-//   Crypto  (OpenSSL)        SQLite (sqlite3)                   one wrapper per C library
+//   Crypto  (libcrypto)  TLS (libssl)  SQLite (sqlite3)         one wrapper per C library
 //   COpenSSL, CSQLite        system libraries
 // No SwiftPM package dependencies: only OpenSSL 3 and SQLite 3 from the system.
 import PackageDescription
@@ -28,20 +28,22 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        .target(name: "TLS", dependencies: ["COpenSSL", "Crypto"], swiftSettings: swiftSettings),
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "Ledger", dependencies: ["Crypto"], swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: ["Ledger", "Crypto", "SQLite"], swiftSettings: swiftSettings),
-        .target(name: "Transport", swiftSettings: swiftSettings),
+        .target(name: "Transport", dependencies: ["TLS", "Crypto"], swiftSettings: swiftSettings),
         .target(name: "Node", dependencies: ["Storage", "Ledger", "Crypto", "Transport"], swiftSettings: swiftSettings),
         .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "Clinical"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .target(name: "Clinical", exclude: ["Models"], swiftSettings: swiftSettings),
-        .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "TLS", "Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "TestSupport"], exclude: ["Vectors"], swiftSettings: swiftSettings),
-        .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "Crypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "TLS", "Crypto"], swiftSettings: swiftSettings),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["Ledger", "Crypto", "Storage", "TestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(name: "ClinicalTests", dependencies: ["Clinical", "Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),

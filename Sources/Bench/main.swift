@@ -7,12 +7,15 @@ let usage = """
            healthledger-bench node [--grants N] [--patients N] [--clients N] [--window-seconds S]
                                    [--latency-seconds S] [--access-samples N] [--decisions N] [--restarts N]
                                    [--no-fast-interval] [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
+           healthledger-bench peers [--seconds-per-size S] [--handshakes N] [--baseline-seconds S]
 
     Parts:
       core   Ed25519 baseline (E1 one thread, E2 two threads), chain store append rate, offline audit rate
       node   Ed25519 baseline, then against a real `healthledger node` process on loopback: committed tx/s at
              saturation, commit latency at half that rate, access-with-audit latency, policy decision with
              1,000,000 grants, node peak memory, restart time on a ledger of more than 1,000,000 events
+      peers  Ed25519 baseline, then two validators' TLS peer links on loopback: frames/s and MB/s for 200 B,
+             4 KiB, 64 KiB and 1 MiB payloads; full mutual TLS 1.3 handshakes per second
 
     Options (core):
       --events N             events in the generated chain (default 200000, at least 10000)
@@ -28,6 +31,9 @@ let usage = """
       --restarts N           timed restarts (default 3; the median is reported)
       --no-fast-interval     skip the second access measurement on a genesis with blockIntervalMs = 1
       --node-binary PATH     the healthledger binary (default: beside this program)
+    Options (peers):
+      --seconds-per-size S   how long each payload size streams (default 3)
+      --handshakes N         handshakes timed (default 2000)
     Common:
       --baseline-seconds S   how long each Ed25519 baseline runs (default 3)
       --dir DIR              scratch directory (default: a new temporary directory, removed afterwards)
@@ -43,6 +49,7 @@ func fail(_ message: String, code: Int32) -> Never {
 signal(SIGPIPE, SIG_IGN)
 var options = CoreBenchmark.Options()
 var nodeOptions = NodeBenchmark.Options()
+var peerOptions = PeerBenchmark.Options()
 var parts: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -57,12 +64,13 @@ while let argument = arguments.popFirst() {
     }
     switch argument {
     case "-h", "--help": print(usage); exit(0)
-    case "core", "node": parts.append(argument)
+    case "core", "node", "peers": parts.append(argument)
     case "--events": options.events = number(10_000...50_000_000)
     case "--block-size": options.blockSize = number(1...100_000)
     case "--baseline-seconds":
         options.baselineSeconds = Double(number(1...60))
         nodeOptions.baselineSeconds = options.baselineSeconds
+        peerOptions.baselineSeconds = options.baselineSeconds
     case "--dir":
         options.directory = value()
         nodeOptions.directory = options.directory
@@ -76,13 +84,20 @@ while let argument = arguments.popFirst() {
     case "--restarts": nodeOptions.restarts = number(1...50)
     case "--no-fast-interval": nodeOptions.fastInterval = false
     case "--node-binary": nodeOptions.nodeBinary = value()
+    case "--seconds-per-size": peerOptions.secondsPerSize = Double(number(1...600))
+    case "--handshakes": peerOptions.handshakes = number(10...1_000_000)
     default: fail("unknown argument \(argument)\n\n\(usage)", code: 2)
     }
 }
-guard parts.count <= 1 else { fail("name one part (core or node)\n\n\(usage)", code: 2) }
+guard parts.count <= 1 else { fail("name one part (core, node or peers)\n\n\(usage)", code: 2) }
 
 do {
-    let result = try parts.first == "node" ? NodeBenchmark(options: nodeOptions).run() : CoreBenchmark(options: options).run()
+    let result: [String: Any]
+    switch parts.first {
+    case "node": result = try NodeBenchmark(options: nodeOptions).run()
+    case "peers": result = try PeerBenchmark(options: peerOptions).run()
+    default: result = try CoreBenchmark(options: options).run()
+    }
     let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
 } catch {

@@ -79,6 +79,13 @@ final class Socket: @unchecked Sendable {
 
     deinit { close() }
 
+    /// The open descriptor, for the TLS layer of peer links (`PeerLink`), which reads and writes through it
+    /// while this object keeps owning (and eventually closing) it.
+    var fileDescriptor: Int32 {
+        precondition(descriptor >= 0, "the socket is open")
+        return descriptor
+    }
+
     // MARK: Opening
 
     /// A listening socket bound to `host` ("localhost" or an IPv4 literal) and `port` (0: ephemeral).

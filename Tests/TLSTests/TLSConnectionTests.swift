@@ -1,0 +1,136 @@
+import Crypto
+import Foundation
+import Testing
+
+@testable import TLS
+
+/// Handshakes between pinned keys over real kernel sockets and real OpenSSL: data both ways, timeouts,
+/// closing, and a peer that does not speak TLS.
+@Suite struct TLSConnectionTests {
+    let alice = testKey(1)
+    let bob = testKey(2)
+
+    @Test func handshakeExposesEachPeersKeyAndCarriesDataBothWays() throws {
+        let pair = SocketPair()
+        let outcome = handshake(
+            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
+            expecting: alice.publicKey)
+        let server = try outcome.server.get()
+        let client = try outcome.client.get()
+        #expect(server.peerKey == bob.publicKey)
+        #expect(client.peerKey == alice.publicKey)
+
+        try client.write(Array("hello from bob".utf8), stallTimeoutMs: 1_000)
+        #expect(try readExactly(server, 14) == Array("hello from bob".utf8))
+        try server.write(Array("hello from alice".utf8), stallTimeoutMs: 1_000)
+        #expect(try readExactly(client, 16) == Array("hello from alice".utf8))
+    }
+
+    @Test func oneReaderAndOneWriterRunAtTheSameTimeOnEachSide() throws {
+        let pair = SocketPair()
+        let outcome = handshake(
+            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
+            expecting: alice.publicKey)
+        let server = try outcome.server.get()
+        let client = try outcome.client.get()
+        // 4 MiB each way, written and read concurrently, so each connection has a reader and a writer busy
+        // at once (a single-threaded exchange would deadlock once both socket buffers are full).
+        let upload = (0..<4 * 1024 * 1024).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let download = (0..<4 * 1024 * 1024).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let uploading = Background { Result { () throws(TLSError) in try client.write(upload, stallTimeoutMs: 5_000) } }
+        let downloading = Background { Result { () throws(TLSError) in try server.write(download, stallTimeoutMs: 5_000) } }
+        let receivedByServer = Background { Result { () throws(TLSError) in try readExactly(server, upload.count) } }
+        let receivedByClient = try readExactly(client, download.count)
+        try uploading.wait().get()
+        try downloading.wait().get()
+        #expect(try receivedByServer.wait().get() == upload)
+        #expect(receivedByClient == download)
+    }
+
+    @Test func closeSendsCloseNotifyAndThePeerReadsClosed() throws {
+        let pair = SocketPair()
+        let outcome = handshake(
+            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
+            expecting: alice.publicKey)
+        let server = try outcome.server.get()
+        let client = try outcome.client.get()
+        client.close()
+        var buffer = [UInt8](repeating: 0, count: 64)
+        #expect(throws: TLSError.closed) { try server.read(into: &buffer, timeoutMs: 2_000) }
+        #expect(throws: TLSError.closed) { try client.write([1], stallTimeoutMs: 100) }
+        client.close()  // idempotent
+    }
+
+    @Test func readTimesOutWhenNothingArrives() throws {
+        let pair = SocketPair()
+        let outcome = handshake(
+            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
+            expecting: alice.publicKey)
+        let server = try outcome.server.get()
+        _ = try outcome.client.get()
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let start = ContinuousClock.now
+        #expect(throws: TLSError.timedOut) { try server.read(into: &buffer, timeoutMs: 200) }
+        #expect(elapsedMs(since: start) >= 190)
+    }
+
+    @Test func shuttingTheSocketDownWakesABlockedReader() throws {
+        let pair = SocketPair()
+        let outcome = handshake(
+            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
+            expecting: alice.publicKey)
+        let server = try outcome.server.get()
+        _ = try outcome.client.get()
+        let reading = Background { () -> TLSError? in
+            var buffer = [UInt8](repeating: 0, count: 64)
+            do throws(TLSError) {
+                _ = try server.read(into: &buffer, timeoutMs: 30_000)
+                return nil
+            } catch { return error }
+        }
+        Thread.sleep(forTimeInterval: 0.1)
+        let start = ContinuousClock.now
+        _ = shutdown(pair.server, Int32(SHUT_RDWR))
+        #expect(reading.wait() == .closed)
+        #expect(elapsedMs(since: start) < 10_000)  // woken by the shutdown, not by the 30 s timeout
+    }
+
+    @Test func writeTimesOutWhenThePeerNeverReads() throws {
+        let pair = SocketPair()
+        pair.shrinkBuffers()
+        let outcome = handshake(
+            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
+            expecting: alice.publicKey)
+        _ = try outcome.server.get()
+        let client = try outcome.client.get()
+        let tooMuch = [UInt8](repeating: 0x55, count: 8 * 1024 * 1024)
+        #expect(throws: TLSError.timedOut) { try client.write(tooMuch, stallTimeoutMs: 300) }
+    }
+
+    @Test func plainBytesInsteadOfAClientHelloAreAProtocolError() throws {
+        let pair = SocketPair()
+        pair.sendRaw(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        let server = try context(alice, allowing: [bob])
+        do throws(TLSError) {
+            _ = try TLSConnection.accept(descriptor: pair.server, context: server, timeoutMs: 2_000)
+            Issue.record("a plain HTTP request completed a TLS handshake")
+        } catch {
+            guard case .protocolError(let reason) = error else {
+                Issue.record("expected a protocol error, got \(error)")
+                return
+            }
+            #expect(!reason.isEmpty)
+        }
+    }
+
+    @Test func aClientThatStallsInTheHandshakeTimesOut() throws {
+        let pair = SocketPair()
+        pair.sendRaw([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])  // the first bytes of a ClientHello, then silence
+        let server = try context(alice, allowing: [bob])
+        let start = ContinuousClock.now
+        #expect(throws: TLSError.timedOut) {
+            _ = try TLSConnection.accept(descriptor: pair.server, context: server, timeoutMs: 300)
+        }
+        #expect(elapsedMs(since: start) >= 290)
+    }
+}
