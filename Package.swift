@@ -6,6 +6,7 @@
 //   Node    (runtime: mempool, block producer, access gateway, API routes)
 //   Transport (HTTP/1.1 server and client on POSIX sockets)    edge: sockets
 //   Storage (SQLite chain store, record vault, export files)   edge: files
+//   Consensus (Tendermint state machine, messages, WAL records) pure, deterministic
 //   Ledger  (canonical encoding, events, blocks, policy, audit) pure, deterministic
 //   Crypto  (OpenSSL)        SQLite (sqlite3)                   one wrapper per C library
 //   COpenSSL, CSQLite        system libraries
@@ -36,6 +37,7 @@ let package = Package(
         .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .target(name: "Clinical", swiftSettings: swiftSettings),
+        .target(name: "Consensus", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["Ledger", "Crypto", "Storage", "TestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(name: "ClinicalTests", dependencies: ["Clinical"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Ledger", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )
