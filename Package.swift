@@ -6,6 +6,7 @@
 //   Node    (runtime: mempool, block producer, access gateway, API routes)
 //   Transport (HTTP/1.1 server and client, TLS peer links)     edge: sockets
 //   Storage (SQLite chain store, record vault, export files)   edge: files
+//   Consensus (Tendermint state machine, messages, WAL records) pure, deterministic
 //   Ledger  (canonical encoding, events, blocks, policy, audit) pure, deterministic
 //   Crypto  (libcrypto)  TLS (libssl)  SQLite (sqlite3)         one wrapper per C library
 //   COpenSSL, CSQLite        system libraries
@@ -37,6 +38,7 @@ let package = Package(
         .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "Clinical"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .target(name: "Clinical", exclude: ["Models"], swiftSettings: swiftSettings),
+        .target(name: "Consensus", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "TLS", "Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["Ledger", "Crypto", "Storage", "TestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(name: "ClinicalTests", dependencies: ["Clinical", "Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Ledger", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )
