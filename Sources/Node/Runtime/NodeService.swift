@@ -40,6 +40,9 @@ public final class NodeService: @unchecked Sendable {
     let nodeKey: Ed25519.PrivateKey
     let executor: BlockExecutor
     let tracker = CommitTracker()
+    /// Told of every transaction admitted to the mempool, and whether to gossip it to the other validators
+    /// (those from clients, not those from peers); set by the consensus engine before the node serves.
+    var admissionObserver: (@Sendable (SignedTransaction, _ relay: Bool) -> Void)?
 
     public init(genesis: Genesis, store: ChainStore, vault: RecordVault, nodeKey: Ed25519.PrivateKey, mempoolCapacity: Int,
                 clock: any Clock, log: Log, metrics: Metrics) throws(NodeError) {
@@ -77,7 +80,9 @@ public final class NodeService: @unchecked Sendable {
         return transaction
     }
 
-    public func admit(_ transaction: SignedTransaction) throws(AdmissionError) {
+    /// Verifies and admits `transaction`; `relay: false` for one gossiped by another validator (it is not
+    /// sent on again).
+    public func admit(_ transaction: SignedTransaction, relay: Bool = true) throws(AdmissionError) {
         guard transaction.hasValidSignature else { throw refuse(.badSignature, reason: "bad_signature") }
         do {
             try executor.check(transaction, nowMs: clock.nowMs(), state: store, nextHeight: store.headHeight + 1)
@@ -88,6 +93,7 @@ public final class NodeService: @unchecked Sendable {
         }
         switch mempool.add(transaction) {
         case .admitted:
+            admissionObserver?(transaction, relay)
             metrics.increment("healthledger_transactions_admitted_total")
             metrics.set("healthledger_mempool_transactions", Double(mempool.count))
         case .duplicate: throw refuse(.alreadyPending, reason: "duplicate")
