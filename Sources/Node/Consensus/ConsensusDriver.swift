@@ -511,6 +511,7 @@ final class ConsensusDriver: @unchecked Sendable {
         progress.update(height: machine.height, round: machine.round, step: machine.decision == nil ? machine.step.description : "commit")
         service.metrics.set("healthledger_consensus_height", Double(machine.height))
         service.metrics.set("healthledger_consensus_round", Double(machine.round))
+        service.metrics.set("healthledger_consensus_step", machine.decision == nil ? Double(machine.step.rawValue) : 4)
     }
 
     /// Stops taking part in consensus for good: a validator whose disk refuses writes must not sign.

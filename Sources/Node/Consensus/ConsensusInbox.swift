@@ -30,7 +30,8 @@ enum ConsensusTimer: Hashable, Sendable {
 /// The consensus thread's input: a bounded queue of events and a set of timers, under one condition
 /// variable. `next()` returns due timers first, then events in arrival order, and sleeps until either.
 ///
-/// Bounded: at most `capacity` events wait; beyond, `post` refuses (the caller counts a drop). Consensus
+/// Bounded: at most `capacity` events, and at most `maxBytes` of the messages they came in, wait; beyond,
+/// `post` refuses (the caller counts a drop). Consensus
 /// tolerates lost messages: every validator re-sends its own messages of the current height each gossip
 /// interval, and a node that misses a decision catches up by block sync.
 final class ConsensusInbox: @unchecked Sendable {
@@ -40,22 +41,26 @@ final class ConsensusInbox: @unchecked Sendable {
     }
 
     private let condition = NSCondition()
-    private var events: [ConsensusEvent] = []
+    private var events: [(event: ConsensusEvent, bytes: Int)] = []
     private var head = 0
+    private var queuedBytes = 0
     private var transactionsPending = false
     private var stopped = false
     /// Timers by due time (monotonic nanoseconds), earliest last, so the due one is removed from the end.
     private var timers: [(dueNs: UInt64, timer: ConsensusTimer)] = []
     let capacity: Int
+    let maxBytes: Int
 
-    init(capacity: Int) {
-        precondition(capacity > 0, "the consensus inbox needs room for at least one event")
+    init(capacity: Int, maxBytes: Int = 256 * 1024 * 1024) {
+        precondition(capacity > 0 && maxBytes > 0, "the consensus inbox needs room for at least one event")
         self.capacity = capacity
+        self.maxBytes = maxBytes
     }
 
-    /// Queues `event`; false (and nothing queued) when `capacity` events already wait.
+    /// Queues `event`, which arrived as `bytes` bytes; false (and nothing queued) when `capacity` events or
+    /// `maxBytes` bytes already wait. Control events (`transactionsArrived`, `stop`) are never refused.
     @discardableResult
-    func post(_ event: ConsensusEvent) -> Bool {
+    func post(_ event: ConsensusEvent, bytes: Int = 0) -> Bool {
         condition.withLock {
             if case .stop = event {
                 stopped = true
@@ -67,8 +72,9 @@ final class ConsensusInbox: @unchecked Sendable {
                 condition.broadcast()
                 return true
             }
-            guard events.count - head < capacity else { return false }
-            events.append(event)
+            guard events.count - head < capacity, queuedBytes + bytes <= maxBytes else { return false }
+            events.append((event, bytes))
+            queuedBytes += bytes
             condition.broadcast()
             return true
         }
@@ -103,8 +109,9 @@ final class ConsensusInbox: @unchecked Sendable {
                     return .timer(last.timer)
                 }
                 if head < events.count {
-                    let event = events[head]
+                    let (event, bytes) = events[head]
                     head += 1
+                    queuedBytes -= bytes
                     if head >= 1_024 && head * 2 >= events.count {
                         events.removeFirst(head)
                         head = 0

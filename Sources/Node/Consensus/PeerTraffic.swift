@@ -60,11 +60,11 @@ final class PeerTraffic: @unchecked Sendable {
             return drop("malformed")
         }
         switch message {
-        case let .vote(signed): receive(signed, digest: SHA256.hash(payload))
-        case let .proposal(signed): receive(signed, digest: SHA256.hash(payload))
+        case let .vote(signed): receive(signed, digest: SHA256.hash(payload), bytes: payload.count)
+        case let .proposal(signed): receive(signed, digest: SHA256.hash(payload), bytes: payload.count)
         case let .transaction(transaction): receive(transaction)
         case let .syncRequest(request): answer(request, to: key)
-        case let .syncResponse(response): receive(response, from: sender)
+        case let .syncResponse(response): receive(response, from: sender, bytes: payload.count)
         }
     }
 
@@ -94,14 +94,14 @@ final class PeerTraffic: @unchecked Sendable {
 
     /// Hands a verified message to the consensus thread; when the inbox is full it is dropped and forgotten,
     /// so that its next copy is taken.
-    private func post(_ event: ConsensusEvent, digest: SHA256Digest) {
-        guard inbox.post(event) else {
+    private func post(_ event: ConsensusEvent, digest: SHA256Digest, bytes: Int) {
+        guard inbox.post(event, bytes: bytes) else {
             seen.remove(digest)
             return drop("inbox_full")
         }
     }
 
-    private func receive(_ signed: SignedVote, digest: SHA256Digest) {
+    private func receive(_ signed: SignedVote, digest: SHA256Digest, bytes: Int) {
         let vote = signed.vote
         let index = Int(signed.validatorIndex)
         guard vote.chainID == genesis.chainID else { return drop("wrong_chain") }
@@ -111,10 +111,10 @@ final class PeerTraffic: @unchecked Sendable {
         guard seen.insert(digest, currentHeight: current) else { return }
         guard validatorKeys[index].isValidSignature(signed.signature, for: vote.canonicalBytes) else { return drop("bad_signature") }
         directory.signed(atHeight: vote.height, by: index)
-        post(.vote(signed), digest: digest)
+        post(.vote(signed), digest: digest, bytes: bytes)
     }
 
-    private func receive(_ signed: SignedProposal, digest: SHA256Digest) {
+    private func receive(_ signed: SignedProposal, digest: SHA256Digest, bytes: Int) {
         let proposal = signed.proposal
         let index = Int(signed.validatorIndex)
         guard proposal.chainID == genesis.chainID else { return drop("wrong_chain") }
@@ -129,7 +129,7 @@ final class PeerTraffic: @unchecked Sendable {
         // validation finds them done; one that fails is left for the validation to refuse the block.
         for entry in signed.block.entries { _ = verified.verify(entry.transaction) }
         directory.signed(atHeight: proposal.height, by: index)
-        post(.proposal(signed), digest: digest)
+        post(.proposal(signed), digest: digest, bytes: bytes)
     }
 
     // MARK: Transactions
@@ -149,7 +149,8 @@ final class PeerTraffic: @unchecked Sendable {
 
     // MARK: Block sync
 
-    /// Answers a sync request with the committed blocks asked for, as many as fit in one frame.
+    /// Answers a sync request with the committed blocks asked for, as many as fit in one frame. (A peer
+    /// that asks too often only fills its own send queue, whose oldest frames are dropped.)
     private func answer(_ request: SyncRequest, to key: Ed25519.PublicKey) {
         let store = service.store
         var budget = maxResponseBytes
@@ -166,7 +167,7 @@ final class PeerTraffic: @unchecked Sendable {
 
     /// Blocks a peer sent: those that extend this node's head are signature-checked here and handed to the
     /// consensus thread, up to the first that fails.
-    private func receive(_ response: SyncResponse, from sender: Int) {
+    private func receive(_ response: SyncResponse, from sender: Int, bytes: Int) {
         let headHeight = service.store.headHeight
         var checked: [CommittedBlock] = []
         for committed in response.blocks where committed.height > headHeight {
@@ -180,7 +181,7 @@ final class PeerTraffic: @unchecked Sendable {
             checked.append(committed)
         }
         guard !checked.isEmpty else { return }
-        if !inbox.post(.syncedBlocks(checked, from: sender)) { drop("inbox_full") }
+        if !inbox.post(.syncedBlocks(checked, from: sender), bytes: bytes) { drop("inbox_full") }
     }
 
     private func drop(_ reason: String) {
@@ -214,3 +215,4 @@ final class SeenMessages: @unchecked Sendable {
     /// Forgets `digest` (its message could not be queued, so a copy sent again must be taken).
     func remove(_ digest: SHA256Digest) { _ = lock.withLock { digests.remove(digest) } }
 }
+
