@@ -8,6 +8,8 @@ let usage = """
                                    [--latency-seconds S] [--access-samples N] [--decisions N] [--restarts N]
                                    [--no-fast-interval] [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
            healthledger-bench peers [--seconds-per-size S] [--handshakes N] [--baseline-seconds S]
+           healthledger-bench consortium [--clients N] [--window-seconds S] [--latency-seconds S] [--batch-size N]
+                                         [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
 
     Parts:
       core   Ed25519 baseline (E1 one thread, E2 two threads), chain store append rate, offline audit rate
@@ -16,6 +18,8 @@ let usage = """
              1,000,000 grants, node peak memory, restart time on a ledger of more than 1,000,000 events
       peers  Ed25519 baseline, then two validators' TLS peer links on loopback: frames/s and MB/s for 200 B,
              4 KiB, 64 KiB and 1 MiB payloads; full mutual TLS 1.3 handshakes per second
+      consortium  Ed25519 baseline, then four validator processes running consensus on loopback: committed
+             tx/s at saturation (batches sent to all four), commit latency at half that rate; ratios to E2/4
 
     Options (core):
       --events N             events in the generated chain (default 200000, at least 10000)
@@ -31,6 +35,10 @@ let usage = """
       --restarts N           timed restarts (default 3; the median is reported)
       --no-fast-interval     skip the second access measurement on a genesis with blockIntervalMs = 1
       --node-binary PATH     the healthledger binary (default: beside this program)
+    Options (consortium):
+      --clients N            client connections at saturation, spread over the validators (default 8)
+      --window-seconds S     saturation window after a 3 s warm-up (default 10); --latency-seconds S (default 10)
+      --batch-size N         transactions per POST /v1/transactions/batch (default 100)
     Options (peers):
       --seconds-per-size S   how long each payload size streams (default 3)
       --handshakes N         handshakes timed (default 2000)
@@ -50,6 +58,7 @@ signal(SIGPIPE, SIG_IGN)
 var options = CoreBenchmark.Options()
 var nodeOptions = NodeBenchmark.Options()
 var peerOptions = PeerBenchmark.Options()
+var consortiumOptions = ConsortiumBenchmark.Options()
 var parts: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -64,38 +73,50 @@ while let argument = arguments.popFirst() {
     }
     switch argument {
     case "-h", "--help": print(usage); exit(0)
-    case "core", "node", "peers": parts.append(argument)
+    case "core", "node", "peers", "consortium": parts.append(argument)
     case "--events": options.events = number(10_000...50_000_000)
     case "--block-size": options.blockSize = number(1...100_000)
     case "--baseline-seconds":
         options.baselineSeconds = Double(number(1...60))
         nodeOptions.baselineSeconds = options.baselineSeconds
         peerOptions.baselineSeconds = options.baselineSeconds
+        consortiumOptions.baselineSeconds = options.baselineSeconds
     case "--dir":
         options.directory = value()
         nodeOptions.directory = options.directory
+        consortiumOptions.directory = options.directory
     case "--grants": nodeOptions.grants = number(1_000...50_000_000)
     case "--patients": nodeOptions.patients = number(1_000...10_000_000)
-    case "--clients": nodeOptions.clients = number(1...64)
-    case "--window-seconds": nodeOptions.windowSeconds = Double(number(1...600))
-    case "--latency-seconds": nodeOptions.latencySeconds = Double(number(1...600))
+    case "--clients":
+        nodeOptions.clients = number(1...64)
+        consortiumOptions.clients = nodeOptions.clients
+    case "--window-seconds":
+        nodeOptions.windowSeconds = Double(number(1...600))
+        consortiumOptions.windowSeconds = nodeOptions.windowSeconds
+    case "--latency-seconds":
+        nodeOptions.latencySeconds = Double(number(1...600))
+        consortiumOptions.latencySeconds = nodeOptions.latencySeconds
+    case "--batch-size": consortiumOptions.batchSize = number(1...1_000)
     case "--access-samples": nodeOptions.accessSamples = number(10...100_000)
     case "--decisions": nodeOptions.decisions = number(100...10_000_000)
     case "--restarts": nodeOptions.restarts = number(1...50)
     case "--no-fast-interval": nodeOptions.fastInterval = false
-    case "--node-binary": nodeOptions.nodeBinary = value()
+    case "--node-binary":
+        nodeOptions.nodeBinary = value()
+        consortiumOptions.nodeBinary = nodeOptions.nodeBinary
     case "--seconds-per-size": peerOptions.secondsPerSize = Double(number(1...600))
     case "--handshakes": peerOptions.handshakes = number(10...1_000_000)
     default: fail("unknown argument \(argument)\n\n\(usage)", code: 2)
     }
 }
-guard parts.count <= 1 else { fail("name one part (core, node or peers)\n\n\(usage)", code: 2) }
+guard parts.count <= 1 else { fail("name one part (core, node, peers or consortium)\n\n\(usage)", code: 2) }
 
 do {
     let result: [String: Any]
     switch parts.first {
     case "node": result = try NodeBenchmark(options: nodeOptions).run()
     case "peers": result = try PeerBenchmark(options: peerOptions).run()
+    case "consortium": result = try ConsortiumBenchmark(options: consortiumOptions).run()
     default: result = try CoreBenchmark(options: options).run()
     }
     let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])

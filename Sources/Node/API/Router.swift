@@ -30,6 +30,7 @@ final class Router: Sendable {
     }
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
+        if consensus != nil { ConsensusEngine.lowerThreadPriority() }
         let response = route(request)
         service.metrics.increment("healthledger_http_requests_total", labels: "status=\"\(response.status / 100)xx\"")
         return response

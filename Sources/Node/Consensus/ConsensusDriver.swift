@@ -35,9 +35,9 @@ protocol ConsensusSender: Sendable {
 /// - Inputs: verified proposals and votes from the peer readers, timeouts, transactions arriving in the
 ///   mempool, blocks fetched by catch-up, all through the bounded `ConsensusInbox`. Each input is appended to
 ///   the write-ahead log before the machine handles it.
-/// - Signatures: before anything is signed the log is synced (so every input that led to the signature is
-///   durable: a restarted validator remembers its lock), the `SigningGuard` decides, and its state is saved
-///   in the signer state file before the signed message leaves.
+/// - Signatures: the `SigningGuard` decides, and its state is saved in the signer state file before the
+///   signed message leaves; before a precommit the log is synced too, so a restarted validator remembers
+///   its lock.
 /// - Commits: the block is appended to the chain store (one durable transaction), the log is reset, then
 ///   the commit tracker wakes the requests waiting for the block.
 /// - Heights: the next height starts at once when transactions wait, when a peer's message for it arrives,
@@ -61,14 +61,24 @@ final class ConsensusDriver: @unchecked Sendable {
     private let directory: PeerDirectory
     private let verified: VerifiedSignatures
     private let sender: any ConsensusSender
-    /// State changes of blocks this node built, so committing its own block does not execute it again.
-    private var builtChanges: [SHA256Digest: StateChanges] = [:]
+    /// State changes of the blocks this node built or checked, so committing one does not execute it again.
+    private var knownChanges: [SHA256Digest: StateChanges] = [:]
+    /// Records appended to the log since it was last reset.
+    private var recordsSinceReset = 0
+    /// How long building or checking each block of this height took (milliseconds), for the commit log line.
+    private var preparationMs: [SHA256Digest: Double] = [:]
+    /// When the current height started (monotonic), and when it reached each milestone (milliseconds after
+    /// the start), for the commit log line: where the time of a height goes.
+    private var heightStartedAt = DispatchTime.now()
+    private var milestonesMs: [String: Double] = [:]
     /// Proposals of the current height already handed to the machine with a check.
     private var checkedProposals: Set<Proposal> = []
     /// The height waiting to start (after a commit, until transactions or a peer's message arrive).
     private var awaitingStart: UInt64?
     private var syncInFlight: (validator: Int, fromHeight: UInt64, deadlineNs: UInt64)?
     private var syncAttempts = 0
+    /// The height a catch-up check is armed for.
+    private var catchUpArmedFor: UInt64?
     /// The committed height at the previous gossip tick, when a peer was already ahead of it.
     private var behindAtHeight: UInt64?
     private var haltReason: String?
@@ -163,27 +173,49 @@ final class ConsensusDriver: @unchecked Sendable {
         case let .event(.syncedBlocks(blocks, validator)): applySynced(blocks, from: validator)
         case .event(.transactionsArrived):
             if let next = awaitingStart, service.mempool.count > 0 { beginHeight(next) }
+        case .event(.peersAhead): noticeIfOthersDecided()
         case .event(.stop): break
         case let .timer(.consensus(timeout)): input(.timeout(timeout))
         case let .timer(.startHeight(height)): if awaitingStart == height { beginHeight(height) }
         case .timer(.gossip): gossip()
+        case let .timer(.catchUp(height)):
+            catchUpArmedFor = nil
+            if machine.height == height, machine.decision == nil, store.headHeight < height { requestBlocks() }
         }
         publishProgress()
     }
 
     private func receive(_ signed: SignedVote) {
         startIfAwaiting(signed.vote.height)
+        if signed.vote.height == machine.height + 1 { noticeIfOthersDecided() }
         guard signed.vote.height == machine.height || signed.vote.height == machine.height + 1 else { return }
         input(.vote(signed))
     }
 
     private func receive(_ signed: SignedProposal) {
         startIfAwaiting(signed.height)
+        if signed.height == machine.height + 1 { noticeIfOthersDecided() }
         guard signed.height == machine.height || signed.height == machine.height + 1 else { return }
         let checkable = signed.height == machine.height && machine.decision == nil
         guard !checkable || checkedProposals.insert(signed.proposal).inserted else { return }
+        if checkable { mark("proposal_ms") }
         input(.proposal(signed, check: checkable ? check(signed) : nil))
     }
+
+    /// When validators with more than 1/3 of the power (at least one honest) signed at a later height, they
+    /// committed the height this node is still deciding. Normally it decides a moment later from the votes
+    /// it has; if it has not after `catchUpDelayMs` (it missed messages while it lagged), it fetches the
+    /// block rather than wait for the gossip interval.
+    private func noticeIfOthersDecided() {
+        guard machine.decision == nil, catchUpArmedFor != machine.height,
+            configuration.isOneThird(directory.powerCommitted(atLeast: machine.height))
+        else { return }
+        catchUpArmedFor = machine.height
+        inbox.schedule(.catchUp(machine.height), afterMs: Self.catchUpDelayMs)
+    }
+
+    /// How long a validator that saw more than 1/3 move on waits for its own decision before fetching it.
+    static let catchUpDelayMs: UInt64 = 100
 
     /// A peer's message for the height this node waits to start: the peer started it, so start it too.
     private func startIfAwaiting(_ height: UInt64) {
@@ -195,6 +227,7 @@ final class ConsensusDriver: @unchecked Sendable {
         guard haltReason == nil else { return }
         do {
             try writeAheadLog.append(consensusInput.canonicalBytes, sync: false)
+            recordsSinceReset += 1
         } catch {
             return halt("cannot append to the consensus log: \(error)")
         }
@@ -230,14 +263,18 @@ final class ConsensusDriver: @unchecked Sendable {
         let start = ConsensusInput.startHeight(height: height, previousBlockTimeMs: store.headTimeMs)
         let carried = machine.carriedInputs(into: height)
         do {
-            try writeAheadLog.reset()
+            try resetLog()
             try writeAheadLog.append(start.canonicalBytes, sync: false)
             for carriedInput in carried { try writeAheadLog.append(carriedInput.canonicalBytes, sync: false) }
+            recordsSinceReset = 1 + carried.count
         } catch {
             return halt("cannot write the consensus log: \(error)")
         }
         checkedProposals = []
-        builtChanges = builtChanges.filter { $0.value.height >= height }
+        preparationMs = [:]
+        heightStartedAt = DispatchTime.now()
+        milestonesMs = [:]
+        knownChanges = knownChanges.filter { $0.value.height >= height }
         perform(machine.handle(start))
     }
 
@@ -249,9 +286,17 @@ final class ConsensusDriver: @unchecked Sendable {
         inbox.schedule(.startHeight(height), afterMs: genesis.consensus.blockIntervalMs)
     }
 
+    /// Empties the log unless it is empty already (a reset costs a sync).
+    private func resetLog() throws(StorageError) {
+        guard recordsSinceReset > 0 else { return }
+        try writeAheadLog.reset()
+        recordsSinceReset = 0
+    }
+
     /// A block for (height, round) from the mempool (`BlockExecutor.propose`), at max(previous + 1, now).
     /// Transactions that can no longer commit are dropped from the mempool and their waiters told why.
     private func buildBlock(height: UInt64, minimumTimeMs: UInt64) -> Block {
+        let started = DispatchTime.now()
         let timeMs = max(service.clock.nowMs(), minimumTimeMs)
         let candidates = service.mempool.peek(Int(genesis.consensus.blockMaxEntries))
         var entries: [BlockEntry] = []
@@ -272,7 +317,8 @@ final class ConsensusDriver: @unchecked Sendable {
         }
         let block = Self.block(entries: entries, height: height, timeMs: timeMs, previousHash: store.headHash,
                                proposer: service.identity, genesis: genesis)
-        builtChanges[block.header.hash] = changes
+        knownChanges[block.header.hash] = changes
+        preparationMs[block.header.hash] = Self.milliseconds(since: started)
         return block
     }
 
@@ -287,9 +333,12 @@ final class ConsensusDriver: @unchecked Sendable {
     /// `ProposalValidation` against the committed head and consent state, at this node's clock. Transaction
     /// signatures the peer reader (or admission) verified are not verified again.
     private func check(_ signed: SignedProposal) -> ProposalCheck {
+        let started = DispatchTime.now()
+        defer { preparationMs[signed.proposal.blockHash] = Self.milliseconds(since: started) }
         let entries = signed.block.entries
-        let result = ProposalValidation.check(signed, genesis: genesis, head: head, state: store.writerView, nowMs: service.clock.nowMs(),
-                                              isVerifiedTransaction: verified.lookup(for: entries))
+        let result = ProposalValidation.checkExecuting(signed, genesis: genesis, head: head, state: store.writerView,
+                                                       nowMs: service.clock.nowMs(), isVerifiedTransaction: verified.lookup(for: entries))
+        if let changes = result.changes { knownChanges[signed.proposal.blockHash] = changes }
         if let rejection = result.rejection {
             service.metrics.increment("healthledger_consensus_proposals_refused_total", labels: "reason=\"invalid\"")
             service.log.error("consensus.proposal.invalid", ["height": signed.height, "round": signed.round,
@@ -307,14 +356,20 @@ final class ConsensusDriver: @unchecked Sendable {
 
     // MARK: Signing
 
-    /// Syncs the log (everything that led here is durable), signs through the guard, saves the guard's
-    /// state, and only then returns the signature; nil when refused or the disk fails.
-    private func signature(for bytes: () throws(SigningRefusal) -> SigningGuard.Signature) -> [UInt8]? {
-        do {
-            try writeAheadLog.sync()
-        } catch {
-            halt("cannot sync the consensus log: \(error)")
-            return nil
+    /// Signs through the guard, saves the guard's state, and only then returns the signature; nil when
+    /// refused or the disk fails. With `syncingLog` the log is synced first, so that every input that led
+    /// to the signature survives a crash: required before a precommit, which locks the validator on a
+    /// block (a validator that forgot its lock after a restart could help a conflicting block win). Other
+    /// signatures need no sync: what a lost input changes is liveness only, because the signing guard,
+    /// saved before each signature, refuses anything that would conflict with what was signed.
+    private func signature(syncingLog: Bool, _ bytes: () throws(SigningRefusal) -> SigningGuard.Signature) -> [UInt8]? {
+        if syncingLog {
+            do {
+                try writeAheadLog.sync()
+            } catch {
+                halt("cannot sync the consensus log: \(error)")
+                return nil
+            }
         }
         let signed: SigningGuard.Signature
         do {
@@ -336,10 +391,11 @@ final class ConsensusDriver: @unchecked Sendable {
 
     private func sign(_ proposal: Proposal, block: Block) {
         let key = service.nodeKey
-        guard let signature = signature(for: { () throws(SigningRefusal) in
+        guard let signature = signature(syncingLog: false, { () throws(SigningRefusal) in
             try signingGuard.sign(proposal: proposal) { key.signature(for: $0) }
         }) else { return }
         let signed = SignedProposal(proposal: proposal, validatorIndex: UInt16(ownIndex), signature: signature, block: block)
+        mark("proposed_ms")
         sender.broadcast(PeerMessage.proposal(signed).canonicalBytes)
         sendProofOfLock(for: proposal)
         checkedProposals.insert(proposal)
@@ -349,10 +405,11 @@ final class ConsensusDriver: @unchecked Sendable {
 
     private func sign(_ vote: Vote) {
         let key = service.nodeKey
-        guard let signature = signature(for: { () throws(SigningRefusal) in
+        guard let signature = signature(syncingLog: vote.type == .precommit, { () throws(SigningRefusal) in
             try signingGuard.sign(vote: vote) { key.signature(for: $0) }
         }) else { return }
         let signed = SignedVote(vote: vote, validatorIndex: UInt16(ownIndex), signature: signature)
+        mark(vote.type == .prevote ? "prevoted_ms" : "precommitted_ms")
         sender.broadcast(PeerMessage.vote(signed).canonicalBytes)
         input(.vote(signed))
     }
@@ -393,24 +450,30 @@ final class ConsensusDriver: @unchecked Sendable {
         } else {
             let started = DispatchTime.now()
             do {
-                let changes = try builtChanges[committed.block.header.hash]
+                let changes = try knownChanges[committed.block.header.hash]
                     ?? service.executor.execute(committed.block, state: store.writerView)
                 try store.append(committed, changes: changes)
             } catch {
                 return halt("cannot commit block \(height): \(error)")
             }
             do {
-                try writeAheadLog.reset()
+                try resetLog()
             } catch {
                 return halt("cannot reset the consensus log: \(error)")
             }
-            afterCommit(committed, startedAt: started, source: "consensus")
+            var timings = milestonesMs
+            timings["prepare_ms"] = preparationMs[committed.block.header.hash] ?? 0
+            timings["decided_ms"] = Self.milliseconds(since: heightStartedAt) - Self.milliseconds(since: started)
+            timings["height_ms"] = Self.milliseconds(since: heightStartedAt)
+            timings["commit_ms"] = Self.milliseconds(since: started)
+            afterCommit(committed, startedAt: started, source: "consensus", timings: timings)
+            announce()
         }
         awaitNextHeight(height + 1)
     }
 
     /// What follows a durable block, however it was decided: the mempool, the waiters, metrics and log.
-    private func afterCommit(_ committed: CommittedBlock, startedAt started: DispatchTime, source: String) {
+    private func afterCommit(_ committed: CommittedBlock, startedAt started: DispatchTime, source: String, timings: [String: Double] = [:]) {
         let entries = committed.block.entries
         service.mempool.remove(Set(entries.map(\.transaction.id)))
         service.tracker.blockFinished(refused: [])
@@ -425,9 +488,11 @@ final class ConsensusDriver: @unchecked Sendable {
         metrics.set("healthledger_chain_height", Double(committed.height))
         metrics.set("healthledger_block_commit_seconds_last", seconds)
         metrics.set("healthledger_mempool_transactions", Double(service.mempool.count))
-        service.log.info("block.committed", ["height": committed.height, "entries": entries.count, "hash": committed.block.header.hash.hex,
-                                             "round": Int(committed.certificate.round), "signatures": committed.certificate.signatures.count,
-                                             "source": source])
+        var fields: [String: any Sendable] = ["height": committed.height, "entries": entries.count, "hash": committed.block.header.hash.hex,
+                                              "round": Int(committed.certificate.round), "signatures": committed.certificate.signatures.count,
+                                              "source": source]
+        for (name, value) in timings { fields[name] = (value * 100).rounded() / 100 }
+        service.log.info("block.committed", fields)
     }
 
     private func record(_ found: Evidence) {
@@ -453,13 +518,19 @@ final class ConsensusDriver: @unchecked Sendable {
     private func gossip() {
         inbox.schedule(.gossip, afterMs: settings.gossipIntervalMs)
         resendOwnMessages(rounds: (machine.round > 0 ? machine.round - 1 : 0)...machine.round)
-        if let url = directory.snapshot[ownIndex].apiURL {
-            sender.broadcast(NodeAnnouncement(apiURL: url, headHeight: store.headHeight, headHash: store.headHash).canonicalBytes)
-        }
+        announce()
         let committed = store.headHeight
         guard let ahead = directory.peerAhead(of: committed) else { return behindAtHeight = nil }
         if ahead.height > committed + 1 || behindAtHeight == committed { requestBlocks() }
         behindAtHeight = committed
+    }
+
+    /// Tells the peers this node's head and API URL: every gossip interval, and at once after each commit,
+    /// so that a validator that missed the decision learns it within a message delay (it then waits
+    /// `catchUpDelayMs` for its own decision before fetching the block).
+    private func announce() {
+        guard let url = directory.snapshot[ownIndex].apiURL else { return }
+        sender.broadcast(NodeAnnouncement(apiURL: url, headHeight: store.headHeight, headHash: store.headHash).canonicalBytes)
     }
 
     /// Asks a validator that committed more for the blocks after the head, unless a request is out and
@@ -506,6 +577,15 @@ final class ConsensusDriver: @unchecked Sendable {
     }
 
     // MARK: Status
+
+    /// Notes the first time the current height reached `milestone`.
+    private func mark(_ milestone: String) {
+        if milestonesMs[milestone] == nil { milestonesMs[milestone] = Self.milliseconds(since: heightStartedAt) }
+    }
+
+    static func milliseconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+    }
 
     private func publishProgress() {
         progress.update(height: machine.height, round: machine.round, step: machine.decision == nil ? machine.step.description : "commit")

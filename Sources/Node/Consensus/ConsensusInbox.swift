@@ -14,6 +14,9 @@ enum ConsensusEvent: Sendable {
     case syncedBlocks([CommittedBlock], from: Int)
     /// Transactions entered the mempool (coalesced: one event however many arrived).
     case transactionsArrived
+    /// A validator signed a message for a height beyond the next: it committed more than this node
+    /// (coalesced). The consensus thread considers catching up.
+    case peersAhead
     case stop
 }
 
@@ -25,6 +28,9 @@ enum ConsensusTimer: Hashable, Sendable {
     case startHeight(UInt64)
     /// Re-send this node's messages, announce its head, check whether it is behind.
     case gossip
+    /// Validators holding more than 1/3 of the power have committed this height, which this node is still
+    /// deciding: if it still is when this fires, fetch the block instead of waiting for the decision.
+    case catchUp(UInt64)
 }
 
 /// The consensus thread's input: a bounded queue of events and a set of timers, under one condition
@@ -45,6 +51,7 @@ final class ConsensusInbox: @unchecked Sendable {
     private var head = 0
     private var queuedBytes = 0
     private var transactionsPending = false
+    private var peersAheadPending = false
     private var stopped = false
     /// Timers by due time (monotonic nanoseconds), earliest last, so the due one is removed from the end.
     private var timers: [(dueNs: UInt64, timer: ConsensusTimer)] = []
@@ -58,7 +65,8 @@ final class ConsensusInbox: @unchecked Sendable {
     }
 
     /// Queues `event`, which arrived as `bytes` bytes; false (and nothing queued) when `capacity` events or
-    /// `maxBytes` bytes already wait. Control events (`transactionsArrived`, `stop`) are never refused.
+    /// `maxBytes` bytes already wait. Control events (`transactionsArrived`, `peersAhead`, `stop`) are never
+    /// refused.
     @discardableResult
     func post(_ event: ConsensusEvent, bytes: Int = 0) -> Bool {
         condition.withLock {
@@ -69,6 +77,11 @@ final class ConsensusInbox: @unchecked Sendable {
             }
             if case .transactionsArrived = event {
                 transactionsPending = true
+                condition.broadcast()
+                return true
+            }
+            if case .peersAhead = event {
+                peersAheadPending = true
                 condition.broadcast()
                 return true
             }
@@ -121,6 +134,10 @@ final class ConsensusInbox: @unchecked Sendable {
                 if transactionsPending {
                     transactionsPending = false
                     return .event(.transactionsArrived)
+                }
+                if peersAheadPending {
+                    peersAheadPending = false
+                    return .event(.peersAhead)
                 }
                 if let last = timers.last {
                     _ = condition.wait(until: Date(timeIntervalSinceNow: Double(last.dueNs - now) / 1e9))

@@ -15,6 +15,7 @@ final class PeerDirectory: @unchecked Sendable {
         let name: String
         let organisation: OrganisationID
         let key: Identity
+        let power: UInt64
         var apiURL: String?
         /// The highest height this validator is known to have committed (announced, or implied by the
         /// height it signs messages at).
@@ -29,7 +30,7 @@ final class PeerDirectory: @unchecked Sendable {
 
     init(genesis: Genesis, ownIndex: Int, ownAPIURL: String?) {
         entries = genesis.validators.enumerated().map { index, validator in
-            Entry(index: index, name: validator.name, organisation: validator.organisation, key: validator.key)
+            Entry(index: index, name: validator.name, organisation: validator.organisation, key: validator.key, power: validator.power)
         }
         self.ownIndex = ownIndex
         entries[ownIndex].apiURL = ownAPIURL
@@ -72,6 +73,14 @@ final class PeerDirectory: @unchecked Sendable {
                 .max { $0.committedHeight < $1.committedHeight }
                 .map { ($0.index, $0.committedHeight) }
         }
+    }
+
+    /// The highest height validator `index` is known to have committed.
+    func committedHeight(of index: Int) -> UInt64 { lock.withLock { entries[index].committedHeight } }
+
+    /// The voting power of the other validators known to have committed `height` or more.
+    func powerCommitted(atLeast height: UInt64) -> UInt64 {
+        lock.withLock { entries.filter { $0.index != ownIndex && $0.committedHeight >= height }.reduce(0) { $0 + $1.power } }
     }
 
     /// The announced API URLs of `organisation`'s nodes, in genesis order.

@@ -43,6 +43,8 @@ final class PeerTraffic: @unchecked Sendable {
 
     /// Sync requests this node answers are sent through here (set once, before the network starts).
     var reply: (@Sendable ([UInt8], Ed25519.PublicKey) -> Void)?
+    /// Gossiped transactions wait here for their signature check (set once, before the network starts).
+    private(set) lazy var gossip = GossipAdmission { [unowned self] transaction in admitGossiped(transaction) }
 
     // MARK: Frames
 
@@ -51,7 +53,10 @@ final class PeerTraffic: @unchecked Sendable {
         guard let sender = indexByKey[key] else { return drop("unknown_validator") }
         if NodeAnnouncement.isTagged(payload) {
             guard let announcement = try? NodeAnnouncement(canonicalBytes: payload) else { return drop("malformed") }
-            return directory.announced(announcement, by: sender)
+            directory.announced(announcement, by: sender)
+            // A peer committed the height this node is deciding (or more): it may need to catch up.
+            if announcement.headHeight >= progress.height { inbox.post(.peersAhead) }
+            return
         }
         let message: PeerMessage
         do {
@@ -107,7 +112,7 @@ final class PeerTraffic: @unchecked Sendable {
         guard vote.chainID == genesis.chainID else { return drop("wrong_chain") }
         guard index < validatorKeys.count else { return drop("unknown_validator") }
         let current = progress.height
-        guard isCurrent(vote.height, current) else { return drop("other_height") }
+        guard isCurrent(vote.height, current) else { return otherHeight(vote.height, current: current, by: index, signed.signature, vote.canonicalBytes) }
         guard seen.insert(digest, currentHeight: current) else { return }
         guard validatorKeys[index].isValidSignature(signed.signature, for: vote.canonicalBytes) else { return drop("bad_signature") }
         directory.signed(atHeight: vote.height, by: index)
@@ -122,7 +127,9 @@ final class PeerTraffic: @unchecked Sendable {
             index == ConsensusConfiguration.proposer(height: proposal.height, round: proposal.round, validatorCount: validatorKeys.count)
         else { return drop("wrong_proposer") }
         let current = progress.height
-        guard isCurrent(proposal.height, current) else { return drop("other_height") }
+        guard isCurrent(proposal.height, current) else {
+            return otherHeight(proposal.height, current: current, by: index, signed.signature, proposal.canonicalBytes)
+        }
         guard seen.insert(digest, currentHeight: current) else { return }
         guard validatorKeys[index].isValidSignature(signed.signature, for: proposal.canonicalBytes) else { return drop("bad_signature") }
         // The block's transactions are verified here, on this link's thread, so the consensus thread's
@@ -132,18 +139,41 @@ final class PeerTraffic: @unchecked Sendable {
         post(.proposal(signed), digest: digest, bytes: bytes)
     }
 
+    /// A message for a height this node is not deciding is dropped; one from beyond the next height, whose
+    /// signature verifies, shows that its validator committed more than this node, which the consensus
+    /// thread is told so that it catches up (checked only when it says more than known, so a validator's
+    /// stream of such messages costs one verification per height).
+    private func otherHeight(_ height: UInt64, current: UInt64, by index: Int, _ signature: [UInt8], _ message: [UInt8]) {
+        drop("other_height")
+        guard height > current + 1, directory.committedHeight(of: index) < height - 1,
+            validatorKeys[index].isValidSignature(signature, for: message)
+        else { return }
+        directory.signed(atHeight: height, by: index)
+        inbox.post(.peersAhead)
+    }
+
     // MARK: Transactions
 
-    /// A transaction another validator admitted: admitted here on this node's own checks, not sent on.
+    /// A transaction another validator admitted: queued for the gossip workers (`admitGossiped`), so that
+    /// consensus messages behind it on this link are not held up by its signature check.
     private func receive(_ transaction: SignedTransaction) {
         guard transaction.transaction.chainID == genesis.chainID else { return drop("wrong_chain") }
         guard !service.mempool.contains(transaction.id) else { return }
+        if !gossip.enqueue(transaction) { drop("gossip_queue_full") }
+    }
+
+    /// Admits a gossiped transaction on this node's own checks, without sending it on. Its signature is
+    /// verified (once) even when the mempool is full: the validator that sent it will propose it, and a
+    /// block whose transactions were verified as they arrived is checked without waiting on signatures.
+    func admitGossiped(_ transaction: SignedTransaction) {
+        guard !service.mempool.contains(transaction.id) else { return }
         if (try? service.store.isCommitted(transaction.id)) == true { return }
+        guard verified.verify(transaction) else { return drop("bad_signature") }
         do {
-            try service.admit(transaction, relay: false)
+            try service.admit(transaction, relay: false, signatureVerified: true)
             service.metrics.increment("healthledger_transactions_gossiped_total", labels: "direction=\"in\"")
         } catch {
-            if error == .badSignature { drop("bad_signature") }
+            // Refused here (mempool full, or the rules): the sender still proposes it in its turn.
         }
     }
 

@@ -81,9 +81,9 @@ public final class NodeService: @unchecked Sendable {
     }
 
     /// Verifies and admits `transaction`; `relay: false` for one gossiped by another validator (it is not
-    /// sent on again).
-    public func admit(_ transaction: SignedTransaction, relay: Bool = true) throws(AdmissionError) {
-        guard transaction.hasValidSignature else { throw refuse(.badSignature, reason: "bad_signature") }
+    /// sent on again), `signatureVerified: true` when the caller has just verified its signature.
+    public func admit(_ transaction: SignedTransaction, relay: Bool = true, signatureVerified: Bool = false) throws(AdmissionError) {
+        guard signatureVerified || transaction.hasValidSignature else { throw refuse(.badSignature, reason: "bad_signature") }
         do {
             try executor.check(transaction, nowMs: clock.nowMs(), state: store, nextHeight: store.headHeight + 1)
         } catch let rejection as TransactionRejection {
