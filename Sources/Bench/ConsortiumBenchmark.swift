@@ -247,10 +247,12 @@ struct ConsortiumBenchmark {
         let samplers = 64
         progress("commit latency at \(Int(rate)) tx/s (half the saturation rate) for \(seconds) s, spread over the validators: "
             + "signing \(slots) transactions...")
-        let bodies = parallelMap(slots) { transactionBody(population.mixed($0 + 1_000_000)) }
+        let transactions = parallelMap(slots) { population.mixed($0 + 1_000_000) }
+        let bodies = transactions.map(transactionBody)
         let urls = nodes.map(\.url)
         let latencies = Tally()
         let tally = Tally()
+        let slow = SlotList()
         let start = nowSeconds() + 0.5
         let pacers = startThreads(urls.count, name: "pace") { thread in
             guard let http = try? HTTPClient(baseURL: urls[thread], timeoutMs: 30_000) else { tally.count("connect-error"); return }
@@ -274,12 +276,23 @@ struct ConsortiumBenchmark {
                                                                                body: bodies[slot]) else {
                     tally.count("transport-error"); continue
                 }
-                if response.status == 200 { latencies.add((nowSeconds() - sent) * 1000) } else { tally.count("sampled-http-\(response.status)") }
+                if response.status == 200 {
+                    latencies.add((nowSeconds() - sent) * 1000)
+                } else {
+                    tally.count("sampled-http-\(response.status)")
+                    slow.append(slot)
+                }
             }
         }
         pacers()
         sampling()
         for node in nodes { try NodeHTTP(url: node.url).waitIdle(timeoutSeconds: 120) }
+        for slot in slow.all.prefix(5) {
+            // Where a transaction that was not committed within the wait stands on each validator.
+            let id = transactions[slot].id
+            let statuses = try urls.map { try HTTPClient(baseURL: $0).request("GET", "/v1/transactions/\(id.hex)").status }
+            progress("  transaction \(id.hex) (slot \(slot)) not committed within the wait: statuses on the validators now \(statuses)")
+        }
         let samples = latencies.allSamples
         let p50 = rounded(quantile(samples, 0.5), 1)
         let p99 = rounded(quantile(samples, 0.99), 1)
@@ -297,4 +310,13 @@ struct ConsortiumBenchmark {
         guard hashes.count == 1 else { throw NodeBenchError.unexpected("validators differ at height \(height): \(hashes)") }
         progress("all \(nodes.count) validators hold the same chain up to height \(height)")
     }
+}
+
+/// Slots noted by several threads.
+private final class SlotList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Int] = []
+
+    func append(_ slot: Int) { lock.withLock { slots.append(slot) } }
+    var all: [Int] { lock.withLock { slots } }
 }

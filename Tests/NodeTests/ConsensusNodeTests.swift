@@ -216,4 +216,20 @@ import Transport
         #expect(answer["status"] as? String == "committed")
         #expect(try consortium.metric(0, "healthledger_consensus_evidence_total") == 0)
     }
+
+    @Test func aDamagedSignerStateStopsTheStartRatherThanRiskADoubleSignature() throws {
+        let consortium = try InProcessConsortium(running: [0, 1, 2])
+        #expect(consortium.waitForHeight(1))
+        consortium.stop(2)
+        let signerState = consortium.dataDirectory(2).signerStateFile
+        var bytes = try #require(FileManager.default.contents(atPath: signerState))
+        bytes[bytes.count - 1] ^= 0xff
+        try bytes.write(to: URL(fileURLWithPath: signerState))
+        do {
+            try consortium.start(2)
+            Issue.record("a node with a damaged signer state started")
+        } catch {
+            #expect("\(error)".contains("signer.state is damaged") && "\(error)".contains("refusing to sign"), "\(error)")
+        }
+    }
 }
