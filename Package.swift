@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Storage", targets: ["Storage"]),
         .executable(name: "healthledger", targets: ["HealthLedgerCLI"]),
         .executable(name: "healthledger-bench", targets: ["Bench"]),
+        .executable(name: "healthledger-simulate", targets: ["Simulate"]),
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
@@ -38,6 +39,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .target(name: "Clinical", swiftSettings: swiftSettings),
         .target(name: "Consensus", dependencies: ["Ledger"], swiftSettings: swiftSettings),
+        .target(name: "Simulation", dependencies: ["Consensus", "Ledger", "TestSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "Simulate", dependencies: ["Simulation"], swiftSettings: swiftSettings),
         .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
@@ -48,6 +51,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Ledger", "Crypto", "Storage", "TestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(name: "ClinicalTests", dependencies: ["Clinical"], swiftSettings: swiftSettings),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Ledger", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "Ledger", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

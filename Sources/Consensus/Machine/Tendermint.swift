@@ -14,7 +14,8 @@ import Ledger
 ///
 /// Bounds: messages for other heights are ignored, except a buffer of at most
 /// `nextHeightMessagesPerValidator` messages per validator for the next height; rounds more than
-/// `maxRoundLead` ahead are ignored; a round keeps at most two proposals and one vote per validator and type.
+/// `maxRoundLead` ahead are ignored; a round keeps at most two proposals, and two votes (of different
+/// values) per validator and type.
 public struct Tendermint: Hashable, Sendable {
     public let configuration: ConsensusConfiguration
     /// The height being decided (0 before the first `startHeight`).
@@ -68,7 +69,7 @@ public struct Tendermint: Hashable, Sendable {
     /// Everything received for `round` of the current height: its proposals and votes (for gossip and tests).
     public func messages(inRound round: UInt32) -> (proposals: [SignedProposal], prevotes: [SignedVote], precommits: [SignedVote]) {
         guard let state = rounds[round] else { return ([], [], []) }
-        return (state.proposals.map(\.signed), state.prevotes.votes.compactMap { $0 }, state.precommits.votes.compactMap { $0 })
+        return (state.proposals.map(\.signed), state.prevotes.allVotes, state.precommits.allVotes)
     }
 
     // MARK: Heights and rounds
@@ -172,14 +173,14 @@ public struct Tendermint: Hashable, Sendable {
         switch outcome {
         case .duplicate:
             return
-        case let .conflicting(existing):
+        case let .conflicting(existing, counted):
             let bit: UInt8 = vote.type == .prevote ? 1 : 2
             if state.reportedVoteEvidence[index] & bit == 0, let evidence = Evidence.votes(existing, signed) {
                 state.reportedVoteEvidence[index] |= bit
                 outbox.append(.reportEvidence(evidence))
             }
             rounds[vote.round] = state
-            return
+            guard counted else { return }
         case .added:
             state.noteSender(index, power: power)
             rounds[vote.round] = state
