@@ -6,6 +6,7 @@
 //   Node    (runtime: mempool, block producer, access gateway, API routes)
 //   Transport (HTTP/1.1 server and client on POSIX sockets)    edge: sockets
 //   Storage (SQLite chain store, record vault, export files)   edge: files
+//   Simulation (deterministic consensus simulator; test support, never linked by the node)
 //   Consensus (Tendermint state machine, messages, WAL records) pure, deterministic
 //   Ledger  (canonical encoding, events, blocks, policy, audit) pure, deterministic
 //   Crypto  (OpenSSL)        SQLite (sqlite3)                   one wrapper per C library

@@ -250,8 +250,9 @@ struct SimulatedNode {
         }
         mempool.append(transaction)
         mempoolIDs.insert(transaction.id)
-        seenMessages.insert(SHA256.hash(PeerMessage.transaction(transaction).canonicalBytes))
-        relay(PeerMessage.transaction(transaction).canonicalBytes, except: sender)
+        let bytes = PeerMessage.transaction(transaction).canonicalBytes
+        seenMessages.insert(SHA256.hash(bytes))
+        relay(bytes, except: sender)
         return true
     }
 

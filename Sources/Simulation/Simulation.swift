@@ -450,7 +450,7 @@ public struct Simulation {
         let highest = honestNodes.max { nodes[$0].headHeight < nodes[$1].headHeight }
         let committed = highest.map { nodes[$0].disk.blocks.reduce(0) { $0 + $1.block.entries.count } } ?? 0
         return SimulationReport(
-            seed: seed, failure: failure.map { SimulationFailure(seed: seed, reason: $0, recentEvents: trace.lines) },
+            seed: seed, failure: failure.map { SimulationFailure(seed: seed, reason: $0, recentEvents: trace.recentLines) },
             traceHash: trace.hashText, eventCount: trace.eventCount, simulatedMs: nowMs, heights: nodes.map(\.headHeight),
             headHash: highest.flatMap { nodes[$0].disk.blocks.last?.block.header.hash.hex } ?? genesis.hash.hex,
             byzantineValidator: byzantine, plan: plan.description, committedTransactions: committed,

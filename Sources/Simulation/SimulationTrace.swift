@@ -38,8 +38,13 @@ struct SimulationTrace {
     }
 
     /// The kept events as lines, oldest first (the last `recentLimit` unless all are kept).
-    var lines: [String] {
-        (keepsAll ? recent[...] : recent.suffix(Self.recentLimit)).map { "\(Self.format($0.timeMs))  \(Self.describe($0.record))" }
+    var lines: [String] { (keepsAll ? recent[...] : recent.suffix(Self.recentLimit)).map(Self.line) }
+
+    /// The last `recentLimit` events as lines, oldest first.
+    var recentLines: [String] { recent.suffix(Self.recentLimit).map(Self.line) }
+
+    private static func line(_ entry: (timeMs: UInt64, record: Record)) -> String {
+        "\(format(entry.timeMs))  \(describe(entry.record))"
     }
 
     var hashText: String {
