@@ -18,6 +18,7 @@ public struct FaultPlan: Sendable, CustomStringConvertible {
     /// Each node's clock offset from simulated time, within +/- `SimulationOptions.maxClockSkewMs`.
     public let clockSkewsMs: [Int64]
 
+    /// Two sides that cannot reach each other from `startMs` until `endMs`.
     public struct Partition: Sendable {
         public let startMs: UInt64
         public let endMs: UInt64
@@ -25,6 +26,7 @@ public struct FaultPlan: Sendable, CustomStringConvertible {
         public let side: [Int]
     }
 
+    /// A validator down from `atMs` until its restart at `restartMs`.
     public struct Crash: Sendable {
         public let node: Int
         public let atMs: UInt64

@@ -21,6 +21,7 @@ import TestSupport
 
 /// How a run is shaped. The defaults are what `scripts/simulate` and the test suite use.
 public struct SimulationOptions: Sendable {
+    /// Validators in the consortium (one validator per organisation).
     public var validatorCount = 4
     /// Whether one validator (chosen by the seed) is Byzantine and equivocates.
     public var hasByzantineValidator = true
@@ -30,6 +31,7 @@ public struct SimulationOptions: Sendable {
     public var quietPhaseLimitMs: UInt64 = 60_000
     /// Client transactions submitted during the fault phase.
     public var transactionCount = 16
+    /// Upper bounds of the fault plan's loss rate and delivery delay in the fault phase.
     public var maxDropPercent = 20
     public var maxNetworkDelayMs: UInt64 = 300
     /// Delivery delay bound in the quiet phase.
@@ -37,6 +39,7 @@ public struct SimulationOptions: Sendable {
     /// Each node's clock is off by at most this much, well inside `blockTimeMaxDriftMs`: honest proposals
     /// stay timely for honest validators unless the network delays them.
     public var maxClockSkewMs: UInt64 = 200
+    /// How often a node re-sends its own messages of the current height and checks whether it is behind.
     public var gossipIntervalMs: UInt64 = 250
     /// Keep every trace line (for the verbose replay of one seed), not only the recent ones.
     public var keepsFullTrace = false
@@ -53,6 +56,7 @@ public struct SimulationOptions: Sendable {
         return parameters
     }()
 
+    /// The default shape of a run.
     public init() {}
 }
 
@@ -68,6 +72,7 @@ public enum InjectedFault: Sendable {
 
 /// Why a run failed, with what is needed to reproduce it. Safe to print (ids and heights only).
 public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
+    /// The failing seed and the check that failed.
     public let seed: UInt64
     public let reason: String
     /// The last events before the failure.
@@ -81,28 +86,34 @@ public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
 
 /// The outcome of one run.
 public struct SimulationReport: Sendable {
+    /// The seed that was run.
     public let seed: UInt64
     /// Nil when every check passed.
     public let failure: SimulationFailure?
     /// Hash of every event of the run: equal for two runs of one seed.
     public let traceHash: String
+    /// Events handled, and simulated time at the end.
     public let eventCount: Int
     public let simulatedMs: UInt64
     /// Each node's committed height at the end.
     public let heights: [UInt64]
     /// The head block hash of the highest honest chain.
     public let headHash: String
+    /// The equivocating validator, and the faults drawn for the run.
     public let byzantineValidator: Int?
     public let plan: String
+    /// Transactions in the highest honest chain; acknowledged to clients; evidence reports by honest nodes.
     public let committedTransactions: Int
     public let acknowledgedTransactions: Int
     public let evidenceReports: Int
+    /// Messages handed to the network, those it lost, and crashes that struck.
     public let messagesSent: Int
     public let messagesLost: Int
     public let crashes: Int
     /// Trace lines: the recent ones, or all with `keepsFullTrace`.
     public let trace: [String]
 
+    /// True when every check passed.
     public var passed: Bool { failure == nil }
 }
 

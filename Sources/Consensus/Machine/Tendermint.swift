@@ -17,10 +17,13 @@ import Ledger
 /// `maxRoundLead` ahead are ignored; a round keeps at most two proposals, and two votes (of different
 /// values) per validator and type.
 public struct Tendermint: Hashable, Sendable {
+    /// The chain, powers, own index, timeouts and bounds this machine works with.
     public let configuration: ConsensusConfiguration
     /// The height being decided (0 before the first `startHeight`).
     public private(set) var height: UInt64 = 0
+    /// The round of the current height.
     public private(set) var round: UInt32 = 0
+    /// The step within the round.
     public private(set) var step: ConsensusStep = .propose
     /// The block this validator precommitted most recently and may not abandon without a newer polka.
     public private(set) var lockedValue: Block?
@@ -29,6 +32,7 @@ public struct Tendermint: Hashable, Sendable {
     /// The most recent block seen with a polka (more than 2/3 prevotes): re-proposed when this validator
     /// proposes again.
     public private(set) var validValue: Block?
+    /// The round of `validValue`'s polka; nil is the paper's -1.
     public private(set) var validRound: UInt32?
     /// The decided block of this height, once decided (the machine then waits for the next `startHeight`).
     public private(set) var decision: Block?
@@ -47,6 +51,7 @@ public struct Tendermint: Hashable, Sendable {
         case vote(SignedVote)
     }
 
+    /// A machine before its first height; start it with `ConsensusInput.startHeight`.
     public init(configuration: ConsensusConfiguration) {
         self.configuration = configuration
         nextHeightCounts = Array(repeating: 0, count: configuration.validatorCount)
