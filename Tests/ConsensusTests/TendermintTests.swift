@@ -396,7 +396,7 @@ import TestSupport
 
     // MARK: Evidence
 
-    @Test func conflictingVotesAreReportedOnceAndCountOnce() {
+    @Test func conflictingVotesAreReportedOnce() {
         var fixture = ConsensusFixture()
         var (machine, _) = fixture.machine(own: 0)
         let block = fixture.block(proposer: 1)
@@ -409,11 +409,35 @@ import TestSupport
         #expect(machine.handle(.vote(fixture.vote(.prevote, round: 0, for: other, by: 2))).isEmpty, "reported once per round and type")
         #expect(machine.handle(.vote(fixture.vote(.precommit, round: 0, for: other, by: 2))).isEmpty)
         #expect(machine.handle(.vote(fixture.vote(.precommit, round: 0, for: nil, by: 2))).evidence.count == 1, "precommits separately")
-        // Only the first vote counts: with validators 1 and 3 prevoting nil there are 2 nil votes, not 3.
-        _ = machine.handle(.vote(fixture.vote(.prevote, round: 0, for: nil, by: 1)))
-        _ = machine.handle(.vote(fixture.vote(.prevote, round: 0, for: nil, by: 3)))
+    }
+
+    /// The paper counts messages: an equivocating validator's two votes both count (each toward its value),
+    /// which keeps the polka others saw visible here; a third value is not kept.
+    @Test func anEquivocatorsTwoVotesCountButNotAThird() {
+        var fixture = ConsensusFixture()
+        let block = fixture.block(proposer: 1)
+        let other = fixture.block(proposer: 1, advanceMs: 5)
+        // Validator 2 prevotes `other`, then nil: with validators 1 and 3 for nil, nil has a polka.
+        var (machine, _) = fixture.machine(own: 0)
         _ = machine.handle(.timeout(Timeout(height: 1, round: 0, step: .propose)))
-        #expect(machine.step == .prevote, "no nil polka: validator 2's nil prevote was not counted")
+        for vote in [fixture.vote(.prevote, round: 0, for: other, by: 2), fixture.vote(.prevote, round: 0, for: nil, by: 2),
+                     fixture.vote(.prevote, round: 0, for: nil, by: 1)] {
+            _ = machine.handle(.vote(vote))
+        }
+        #expect(machine.step == .prevote)
+        let actions = machine.handle(.vote(fixture.vote(.prevote, round: 0, for: nil, by: 3)))
+        #expect(actions.votes == [Vote(chainID: fixture.genesis.chainID, type: .precommit, height: 1, round: 0, blockHash: nil)])
+        // Validator 2 prevotes nil, then `other`, then `block`: its vote for `block` (a third value) is not counted.
+        var third = fixture.machine(own: 0).0
+        _ = third.handle(.proposal(fixture.signedProposal(block, round: 0), check: .accepted))
+        for vote in [fixture.vote(.prevote, round: 0, for: nil, by: 2), fixture.vote(.prevote, round: 0, for: other, by: 2),
+                     fixture.vote(.prevote, round: 0, for: block, by: 2), fixture.vote(.prevote, round: 0, for: block, by: 1),
+                     fixture.vote(.prevote, round: 0, for: block, by: 3)] {
+            _ = third.handle(.vote(vote))
+        }
+        #expect(third.lockedValue == nil, "two of four counted for the block")
+        _ = third.handle(.vote(fixture.vote(.prevote, round: 0, for: block, by: 0)))
+        #expect(third.lockedValue == block)
     }
 
     @Test func conflictingProposalsAreReportedAndBothKept() {

@@ -27,6 +27,7 @@ public enum ReplayError: Error, Hashable, Sendable, CustomStringConvertible {
 /// keeps one copy). Nothing owed can conflict with a signature already given, because every signed message
 /// is delivered back, and logged, before the next one is signed.
 public struct ConsensusReplay: Sendable {
+    /// The machine after every record: the state before the crash.
     public let machine: Tendermint
     /// The actions still to perform, in the order the machine produced them.
     public let pendingActions: [ConsensusAction]

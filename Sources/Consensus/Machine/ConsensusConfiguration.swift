@@ -3,12 +3,15 @@ import Ledger
 /// The fixed facts a `Tendermint` machine works with: the chain, each validator's voting power, which
 /// validator this machine is (nil for a node that only follows), the timeouts, and the machine's bounds.
 public struct ConsensusConfiguration: Hashable, Sendable {
+    /// The chain every message must name.
     public let chainID: ChainID
     /// Voting power of each validator, in genesis order (the order defines validator indices).
     public let powers: [UInt64]
+    /// The sum of all voting power.
     public let totalPower: UInt64
     /// This validator's index, or nil when the machine follows without voting.
     public let ownIndex: Int?
+    /// Base timeouts and the per-round increase, from the genesis `consensus` parameters.
     public let timeoutProposeMs: UInt64
     public let timeoutVoteMs: UInt64
     public let timeoutDeltaMs: UInt64
@@ -20,6 +23,7 @@ public struct ConsensusConfiguration: Hashable, Sendable {
     /// precommit and one spare); more are dropped and gossip sends them again once the height starts.
     public let nextHeightMessagesPerValidator: Int
 
+    /// Defaults of the two bounds (docs/CONSENSUS.md, section 1).
     public static let defaultMaxRoundLead: UInt32 = 64
     public static let defaultNextHeightMessagesPerValidator = 4
 
@@ -39,6 +43,7 @@ public struct ConsensusConfiguration: Hashable, Sendable {
         self.nextHeightMessagesPerValidator = nextHeightMessagesPerValidator
     }
 
+    /// The number of genesis validators.
     public var validatorCount: Int { powers.count }
 
     /// Round-robin over the genesis order: validator (height + round) mod n proposes.

@@ -28,6 +28,7 @@ public struct ProposalCheck: Hashable, Sendable {
     /// proposal (no valid round) needs it to be prevoted; see docs/CONSENSUS.md, "Block time".
     public let isTimely: Bool
 
+    /// A verdict; `ProposalValidation.check` makes it.
     public init(isValid: Bool, isTimely: Bool) {
         self.isValid = isValid
         self.isTimely = isTimely
@@ -39,6 +40,7 @@ public struct ProposalCheck: Hashable, Sendable {
 
 /// A timeout the machine asks the runtime to schedule, and later receives back as an input.
 public struct Timeout: Hashable, Sendable, CustomStringConvertible {
+    /// The height, round and step the timeout belongs to; it acts only if the machine is still there.
     public let height: UInt64
     public let round: UInt32
     public let step: ConsensusStep

@@ -1,42 +1,56 @@
 import Ledger
 
-/// The votes of one type in one round: at most one per validator (the first received), with the power
-/// behind each value, so every quorum question is a dictionary lookup.
+/// The votes of one type in one round, counted as the paper counts messages: each validator's power counts
+/// once toward "any value", and once toward each value it voted for. An honest validator votes once; a
+/// Byzantine one that equivocates has both its votes counted, which liveness needs (other validators may
+/// have seen a polka that includes its vote for the block they locked) and safety allows (two quorums of
+/// more than 2/3 share an honest validator, who votes once). To stay bounded, at most
+/// `maxValuesPerValidator` votes of a validator are kept; later different ones are evidence only.
 struct VoteTally: Hashable, Sendable {
-    /// Indexed by validator.
-    private(set) var votes: [SignedVote?]
-    /// Power of all validators that voted, whatever for.
+    static let maxValuesPerValidator = 2
+
+    /// Indexed by validator: its votes in the order received (at most two, with different values).
+    private(set) var votes: [[SignedVote]]
+    /// Power of all validators that voted, whatever for, each counted once.
     private(set) var anyPower: UInt64 = 0
     /// Power behind each block hash (nil: the vote for no block).
     private var powerByValue: [SHA256Digest?: UInt64] = [:]
 
     enum Outcome {
+        /// The validator's first vote in this round and type.
         case added
         case duplicate
-        /// The validator already voted differently: the earlier vote.
-        case conflicting(SignedVote)
+        /// The validator already voted differently (its first vote is given); `counted` says whether this
+        /// vote was kept and counted (within the bound) or only makes evidence.
+        case conflicting(SignedVote, counted: Bool)
     }
 
-    init(validatorCount: Int) { votes = Array(repeating: nil, count: validatorCount) }
+    init(validatorCount: Int) { votes = Array(repeating: [], count: validatorCount) }
 
     mutating func add(_ signed: SignedVote, power: UInt64) -> Outcome {
         let index = Int(signed.validatorIndex)
-        if let existing = votes[index] {
-            return existing.vote == signed.vote ? .duplicate : .conflicting(existing)
+        let existing = votes[index]
+        if existing.contains(where: { $0.vote == signed.vote }) { return .duplicate }
+        let counted = existing.count < Self.maxValuesPerValidator
+        if counted {
+            votes[index].append(signed)
+            powerByValue[signed.vote.blockHash, default: 0] += power
+            if existing.isEmpty { anyPower += power }
         }
-        votes[index] = signed
-        anyPower += power
-        powerByValue[signed.vote.blockHash, default: 0] += power
-        return .added
+        guard let first = existing.first else { return .added }
+        return .conflicting(first, counted: counted)
     }
 
     /// Power of the validators that voted for `blockHash` (nil: for no block).
     func power(for blockHash: SHA256Digest?) -> UInt64 { powerByValue[blockHash] ?? 0 }
 
-    /// The votes for `blockHash`, in ascending validator order.
+    /// The votes for `blockHash`, in ascending validator order (at most one per validator).
     func votes(for blockHash: SHA256Digest?) -> [SignedVote] {
-        votes.compactMap { $0 }.filter { $0.vote.blockHash == blockHash }
+        votes.compactMap { $0.first { $0.vote.blockHash == blockHash } }
     }
+
+    /// Every vote kept, by validator.
+    var allVotes: [SignedVote] { votes.flatMap { $0 } }
 }
 
 /// A proposal the machine accepted for a round, with the caller's check of its block.

@@ -14,12 +14,16 @@ import Ledger
 ///
 /// Bounds: messages for other heights are ignored, except a buffer of at most
 /// `nextHeightMessagesPerValidator` messages per validator for the next height; rounds more than
-/// `maxRoundLead` ahead are ignored; a round keeps at most two proposals and one vote per validator and type.
+/// `maxRoundLead` ahead are ignored; a round keeps at most two proposals, and two votes (of different
+/// values) per validator and type.
 public struct Tendermint: Hashable, Sendable {
+    /// The chain, powers, own index, timeouts and bounds this machine works with.
     public let configuration: ConsensusConfiguration
     /// The height being decided (0 before the first `startHeight`).
     public private(set) var height: UInt64 = 0
+    /// The round of the current height.
     public private(set) var round: UInt32 = 0
+    /// The step within the round.
     public private(set) var step: ConsensusStep = .propose
     /// The block this validator precommitted most recently and may not abandon without a newer polka.
     public private(set) var lockedValue: Block?
@@ -28,6 +32,7 @@ public struct Tendermint: Hashable, Sendable {
     /// The most recent block seen with a polka (more than 2/3 prevotes): re-proposed when this validator
     /// proposes again.
     public private(set) var validValue: Block?
+    /// The round of `validValue`'s polka; nil is the paper's -1.
     public private(set) var validRound: UInt32?
     /// The decided block of this height, once decided (the machine then waits for the next `startHeight`).
     public private(set) var decision: Block?
@@ -46,6 +51,7 @@ public struct Tendermint: Hashable, Sendable {
         case vote(SignedVote)
     }
 
+    /// A machine before its first height; start it with `ConsensusInput.startHeight`.
     public init(configuration: ConsensusConfiguration) {
         self.configuration = configuration
         nextHeightCounts = Array(repeating: 0, count: configuration.validatorCount)
@@ -68,7 +74,7 @@ public struct Tendermint: Hashable, Sendable {
     /// Everything received for `round` of the current height: its proposals and votes (for gossip and tests).
     public func messages(inRound round: UInt32) -> (proposals: [SignedProposal], prevotes: [SignedVote], precommits: [SignedVote]) {
         guard let state = rounds[round] else { return ([], [], []) }
-        return (state.proposals.map(\.signed), state.prevotes.votes.compactMap { $0 }, state.precommits.votes.compactMap { $0 })
+        return (state.proposals.map(\.signed), state.prevotes.allVotes, state.precommits.allVotes)
     }
 
     // MARK: Heights and rounds
@@ -172,14 +178,14 @@ public struct Tendermint: Hashable, Sendable {
         switch outcome {
         case .duplicate:
             return
-        case let .conflicting(existing):
+        case let .conflicting(existing, counted):
             let bit: UInt8 = vote.type == .prevote ? 1 : 2
             if state.reportedVoteEvidence[index] & bit == 0, let evidence = Evidence.votes(existing, signed) {
                 state.reportedVoteEvidence[index] |= bit
                 outbox.append(.reportEvidence(evidence))
             }
             rounds[vote.round] = state
-            return
+            guard counted else { return }
         case .added:
             state.noteSender(index, power: power)
             rounds[vote.round] = state

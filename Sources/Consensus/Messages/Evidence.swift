@@ -100,6 +100,7 @@ public enum Evidence: Hashable, Sendable, CanonicalEncodable, CanonicalDecodable
 /// A signed proposal without its block: what proposal evidence keeps (the signature covers the block hash,
 /// so the block itself is not needed to prove the equivocation).
 public struct ProposalStatement: Hashable, Sendable, CanonicalEncodable, CanonicalDecodable {
+    /// The signed proposal, the proposer's index and its signature over the proposal's canonical bytes.
     public let proposal: Proposal
     public let validatorIndex: UInt16
     public let signature: [UInt8]

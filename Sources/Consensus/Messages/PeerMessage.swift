@@ -54,6 +54,7 @@ public enum PeerMessage: Hashable, Sendable, CanonicalEncodable, CanonicalDecoda
 
 /// Asks a peer for its committed blocks from `fromHeight` on, at most `maxCount` of them.
 public struct SyncRequest: Hashable, Sendable, CanonicalEncodable, CanonicalDecodable {
+    /// The first height wanted (at least 1) and how many blocks at most (1-16).
     public let fromHeight: UInt64
     public let maxCount: UInt16
 
@@ -85,6 +86,7 @@ public struct SyncResponse: Hashable, Sendable, CanonicalEncodable, CanonicalDec
     /// The most blocks one response carries (decoding bound).
     public static let maxBlocks = 16
 
+    /// The blocks, consecutive and ascending (possibly none).
     public let blocks: [CommittedBlock]
 
     public init(blocks: [CommittedBlock]) {

@@ -14,6 +14,7 @@ public struct Proposal: Hashable, Sendable, CanonicalEncodable, CanonicalDecodab
     public static let domainTag = "healthledger/proposal"
     public static let version: UInt8 = 1
 
+    /// The chain, height and round proposed for.
     public var chainID: ChainID
     public var height: UInt64
     public var round: UInt32
@@ -23,6 +24,7 @@ public struct Proposal: Hashable, Sendable, CanonicalEncodable, CanonicalDecodab
     /// SHA-256 of the proposed block's header.
     public var blockHash: SHA256Digest
 
+    /// A proposal; `validRound`, when given, must be earlier than `round`.
     public init(chainID: ChainID, height: UInt64, round: UInt32, validRound: UInt32?, blockHash: SHA256Digest) {
         precondition(validRound.map { $0 < round } ?? true, "a proposal's valid round is earlier than its round")
         self.chainID = chainID
@@ -63,12 +65,15 @@ public struct Proposal: Hashable, Sendable, CanonicalEncodable, CanonicalDecodab
 /// signature verifies and the block is valid are the receiver's checks (`hasValidSignature`,
 /// `ProposalValidation`).
 public struct SignedProposal: Hashable, Sendable, CanonicalEncodable, CanonicalDecodable {
+    /// The signed part.
     public let proposal: Proposal
     /// The proposer's index in the genesis validator list.
     public let validatorIndex: UInt16
+    /// The proposer's Ed25519 signature over `proposal.canonicalBytes`, and the block it names.
     public let signature: [UInt8]
     public let block: Block
 
+    /// Wraps a signed proposal; `block` must be the one the proposal names.
     public init(proposal: Proposal, validatorIndex: UInt16, signature: [UInt8], block: Block) {
         precondition(block.header.hash == proposal.blockHash, "the block must be the one the proposal names")
         precondition(signature.count == Ed25519.signatureByteCount, "an Ed25519 signature is 64 bytes")
@@ -78,6 +83,7 @@ public struct SignedProposal: Hashable, Sendable, CanonicalEncodable, CanonicalD
         self.block = block
     }
 
+    /// The proposal's height and round.
     public var height: UInt64 { proposal.height }
     public var round: UInt32 { proposal.round }
 
@@ -110,6 +116,7 @@ public struct SignedProposal: Hashable, Sendable, CanonicalEncodable, CanonicalD
 /// the genesis validator list, and its Ed25519 signature over the vote's canonical bytes. A precommit for a
 /// block is exactly what a commit certificate entry holds.
 public struct SignedVote: Hashable, Sendable, CanonicalEncodable, CanonicalDecodable {
+    /// The vote, the voter's index in the genesis validator list, and its signature over `vote.canonicalBytes`.
     public let vote: Vote
     public let validatorIndex: UInt16
     public let signature: [UInt8]

@@ -10,11 +10,13 @@ public struct LastSigned: Hashable, Sendable, CanonicalEncodable, CanonicalDecod
     public static let domainTag = "healthledger/last-signed"
     public static let version: UInt8 = 1
 
+    /// Where the signature was made.
     public let height: UInt64
     public let round: UInt32
     public let step: ConsensusStep
     /// SHA-256 of the exact bytes signed.
     public let signedBytesHash: SHA256Digest
+    /// The signature, returned again for the same request.
     public let signature: [UInt8]
 
     public init(height: UInt64, round: UInt32, step: ConsensusStep, signedBytesHash: SHA256Digest, signature: [UInt8]) {
@@ -52,6 +54,7 @@ public struct LastSigned: Hashable, Sendable, CanonicalEncodable, CanonicalDecod
 
 /// A point in the order in which a validator signs: heights, then rounds, then steps.
 public struct SigningPosition: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The height, round and step of a signature.
     public let height: UInt64
     public let round: UInt32
     public let step: ConsensusStep
@@ -92,6 +95,7 @@ public enum SigningRefusal: Error, Hashable, Sendable, CustomStringConvertible {
 /// `guard.lastSigned` durably (the signer state file) *before* sending the signature anywhere. The key never
 /// enters the guard; it only sees the closure.
 public struct SigningGuard: Hashable, Sendable {
+    /// The last signature given: what must be saved durably when it changes.
     public private(set) var lastSigned: LastSigned?
 
     /// A guard that resumes from the saved state (nil when nothing was ever signed).
@@ -99,6 +103,7 @@ public struct SigningGuard: Hashable, Sendable {
 
     /// The result of an allowed signing request.
     public struct Signature: Hashable, Sendable {
+        /// The 64-byte Ed25519 signature.
         public let signature: [UInt8]
         /// True when the guard's state changed: save it durably before using the signature.
         public let isNew: Bool

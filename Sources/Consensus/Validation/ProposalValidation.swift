@@ -3,6 +3,7 @@ import Ledger
 /// The committed chain a proposal must extend: the last block's height, hash and time (height 0, the
 /// genesis hash and the genesis time before the first block).
 public struct ChainHead: Hashable, Sendable {
+    /// The last committed block's height, hash and time.
     public let height: UInt64
     public let hash: SHA256Digest
     public let timeMs: UInt64
