@@ -280,18 +280,23 @@ struct ConsortiumBenchmark {
                     latencies.add((nowSeconds() - sent) * 1000)
                 } else {
                     tally.count("sampled-http-\(response.status)")
-                    slow.append(slot)
+                    slow.append(slot, afterMs: (nowSeconds() - sent) * 1000)
                 }
             }
         }
         pacers()
         sampling()
         for node in nodes { try NodeHTTP(url: node.url).waitIdle(timeoutSeconds: 120) }
-        for slot in slow.all.prefix(5) {
+        for (slot, afterMs) in slow.all.prefix(5) {
             // Where a transaction that was not committed within the wait stands on each validator.
             let id = transactions[slot].id
-            let statuses = try urls.map { try HTTPClient(baseURL: $0).request("GET", "/v1/transactions/\(id.hex)").status }
-            progress("  transaction \(id.hex) (slot \(slot)) not committed within the wait: statuses on the validators now \(statuses)")
+            let statuses = try urls.map { url -> String in
+                let response = try HTTPClient(baseURL: url).request("GET", "/v1/transactions/\(id.hex)")
+                let height = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["height"] ?? "-"
+                return "\(response.status) at height \(height)"
+            }
+            progress("  transaction \(id.hex) (slot \(slot), sent to validator \(slot / sampleEvery % samplers % urls.count + 1)) answered "
+                + "without commit after \(Int(afterMs)) ms: statuses on the validators now \(statuses)")
         }
         let samples = latencies.allSamples
         let p50 = rounded(quantile(samples, 0.5), 1)
@@ -315,8 +320,8 @@ struct ConsortiumBenchmark {
 /// Slots noted by several threads.
 private final class SlotList: @unchecked Sendable {
     private let lock = NSLock()
-    private var slots: [Int] = []
+    private var slots: [(slot: Int, afterMs: Double)] = []
 
-    func append(_ slot: Int) { lock.withLock { slots.append(slot) } }
-    var all: [Int] { lock.withLock { slots } }
+    func append(_ slot: Int, afterMs: Double) { lock.withLock { slots.append((slot, afterMs)) } }
+    var all: [(slot: Int, afterMs: Double)] { lock.withLock { slots } }
 }

@@ -79,6 +79,11 @@ final class ConsensusDriver: @unchecked Sendable {
     private var syncAttempts = 0
     /// The height a catch-up check is armed for.
     private var catchUpArmedFor: UInt64?
+    /// The oldest mempool transactions at the previous gossip tick: those still there a tick later are sent
+    /// to the peers again.
+    private var oldestWaiting: Set<TransactionID> = []
+    /// At most this many transactions are sent again per gossip tick.
+    static let regossipLimit = 500
     /// The committed height at the previous gossip tick, when a peer was already ahead of it.
     private var behindAtHeight: UInt64?
     private var haltReason: String?
@@ -306,11 +311,13 @@ final class ConsensusDriver: @unchecked Sendable {
             (entries, changes) = (proposal.entries, proposal.changes)
             let refused = proposal.rejected.map { ($0.0.id, $0.1) }
             if !refused.isEmpty {
+                // Remembered before they leave the mempool, so a waiter always finds them (NodeService.status).
+                service.tracker.remember(refused: refused)
                 service.mempool.remove(Set(refused.map(\.0)))
                 for (id, reason) in refused {
                     service.log.info("transaction.refused_in_block", ["id": id.hex, "reason": String(describing: reason)])
                 }
-                service.tracker.blockFinished(refused: refused)
+                service.tracker.blockFinished()
             }
         } catch {
             service.log.error("consensus.build_failed", ["height": height, "error": String(describing: error)])
@@ -475,8 +482,9 @@ final class ConsensusDriver: @unchecked Sendable {
     /// What follows a durable block, however it was decided: the mempool, the waiters, metrics and log.
     private func afterCommit(_ committed: CommittedBlock, startedAt started: DispatchTime, source: String, timings: [String: Double] = [:]) {
         let entries = committed.block.entries
+        // After the durable append: a transaction leaving the mempool is already in the store (NodeService.status).
         service.mempool.remove(Set(entries.map(\.transaction.id)))
-        service.tracker.blockFinished(refused: [])
+        service.tracker.blockFinished()
         directory.setOwnHeight(committed.height)
         let metrics = service.metrics
         metrics.increment("healthledger_blocks_committed_total")
@@ -519,10 +527,23 @@ final class ConsensusDriver: @unchecked Sendable {
         inbox.schedule(.gossip, afterMs: settings.gossipIntervalMs)
         resendOwnMessages(rounds: (machine.round > 0 ? machine.round - 1 : 0)...machine.round)
         announce()
+        regossipWaitingTransactions()
         let committed = store.headHeight
         guard let ahead = directory.peerAhead(of: committed) else { return behindAtHeight = nil }
         if ahead.height > committed + 1 || behindAtHeight == committed { requestBlocks() }
         behindAtHeight = committed
+    }
+
+    /// Sends again the transactions that have waited in the mempool for a whole gossip interval (at most
+    /// `regossipLimit`, the oldest): a peer may have missed them (its link was down, its gossip queue or
+    /// mempool full), and a transaction only this node holds commits only when this node proposes, which a
+    /// slow or partitioned node may fail to do in time. Peers that have it drop the copy before verifying it.
+    private func regossipWaitingTransactions() {
+        let oldest = service.mempool.peek(Self.regossipLimit)
+        for transaction in oldest where oldestWaiting.contains(transaction.id) {
+            sender.broadcast(PeerMessage.transaction(transaction).canonicalBytes)
+        }
+        oldestWaiting = Set(oldest.map(\.id))
     }
 
     /// Tells the peers this node's head and API URL: every gossip interval, and at once after each commit,
