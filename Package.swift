@@ -6,6 +6,8 @@
 //   Node    (runtime: mempool, block producer, access gateway, API routes)
 //   Transport (HTTP/1.1 server and client, TLS peer links)     edge: sockets
 //   Storage (SQLite chain store, record vault, export files)   edge: files
+//   Simulation (deterministic consensus simulator; test support, never linked by the node)
+//   Consensus (Tendermint state machine, messages, WAL records) pure, deterministic
 //   Ledger  (canonical encoding, events, blocks, policy, audit) pure, deterministic
 //   Crypto  (libcrypto)  TLS (libssl)  SQLite (sqlite3)         one wrapper per C library
 //   COpenSSL, CSQLite        system libraries
@@ -22,6 +24,7 @@ let package = Package(
         .library(name: "Storage", targets: ["Storage"]),
         .executable(name: "healthledger", targets: ["HealthLedgerCLI"]),
         .executable(name: "healthledger-bench", targets: ["Bench"]),
+        .executable(name: "healthledger-simulate", targets: ["Simulate"]),
     ],
     targets: [
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
@@ -37,6 +40,9 @@ let package = Package(
         .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "Clinical"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .target(name: "Clinical", exclude: ["Models"], swiftSettings: swiftSettings),
+        .target(name: "Consensus", dependencies: ["Ledger"], swiftSettings: swiftSettings),
+        .target(name: "Simulation", dependencies: ["Consensus", "Ledger", "TestSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "Simulate", dependencies: ["Simulation"], swiftSettings: swiftSettings),
         .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "TLS", "Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
@@ -47,6 +53,8 @@ let package = Package(
         .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["Ledger", "Crypto", "Storage", "TestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(name: "ClinicalTests", dependencies: ["Clinical", "Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Ledger", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "Ledger", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

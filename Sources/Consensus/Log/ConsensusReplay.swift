@@ -1,0 +1,110 @@
+import Ledger
+
+/// Why a write-ahead log could not be replayed. Safe to print.
+public enum ReplayError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Record `index` does not decode as a consensus input.
+    case undecodable(index: Int, DecodingError)
+    /// The log does not begin with the `startHeight` of the height it covers.
+    case missingStartHeight
+
+    public var description: String {
+        switch self {
+        case let .undecodable(index, error): return "write-ahead log record \(index): \(error)"
+        case .missingStartHeight: return "the write-ahead log does not begin with the start of a height"
+        }
+    }
+}
+
+/// Rebuilds a validator's consensus state after a restart from its write-ahead log: the records of one
+/// height, beginning with that height's `startHeight`, decoded and handed to a fresh machine in order.
+/// Because the machine is deterministic, the result equals the state before the crash.
+///
+/// Replay also returns the actions the runtime still owes: those the log shows no follow-up for. A signature
+/// request whose signed message was not delivered back yet (the crash came between signing and delivery) is
+/// owed again; the signing guard then returns the same signature, since it is the same bytes at the same
+/// position. A timeout that never fired is scheduled again; a block that was never built is built; a
+/// commit is performed again unless the block is already stored; evidence is reported again (the runtime
+/// keeps one copy). Nothing owed can conflict with a signature already given, because every signed message
+/// is delivered back, and logged, before the next one is signed.
+public struct ConsensusReplay: Sendable {
+    /// The machine after every record: the state before the crash.
+    public let machine: Tendermint
+    /// The actions still to perform, in the order the machine produced them.
+    public let pendingActions: [ConsensusAction]
+
+    /// Replays `records` (the whole log, oldest first) into a fresh machine with `configuration`.
+    public static func replay(_ records: [[UInt8]], configuration: ConsensusConfiguration) throws(ReplayError) -> ConsensusReplay {
+        var inputs: [ConsensusInput] = []
+        inputs.reserveCapacity(records.count)
+        for (index, record) in records.enumerated() {
+            do {
+                inputs.append(try ConsensusInput(canonicalBytes: record))
+            } catch {
+                throw .undecodable(index: index, error)
+            }
+        }
+        guard case .startHeight? = inputs.first else { throw .missingStartHeight }
+        var machine = Tendermint(configuration: configuration)
+        let actionsPerInput = inputs.map { machine.handle($0) }
+        let ownIndex = configuration.ownIndex.map(UInt16.init)
+        var laterFulfilments: Set<Fulfilment> = []
+        var pendingPerInput: [[ConsensusAction]] = Array(repeating: [], count: inputs.count)
+        for index in inputs.indices.reversed() {
+            pendingPerInput[index] = actionsPerInput[index].filter {
+                guard let needed = Fulfilment(owedBy: $0) else { return true }
+                return !laterFulfilments.contains(needed)
+            }
+            laterFulfilments.formUnion(Fulfilment.settled(by: inputs[index], ownIndex: ownIndex))
+        }
+        let pending = pendingPerInput.joined().filter { $0.height.map { $0 == machine.height } ?? true }
+        return ConsensusReplay(machine: machine, pendingActions: pending)
+    }
+
+    /// What a later input shows was done about an earlier action.
+    private enum Fulfilment: Hashable {
+        case built(height: UInt64, round: UInt32)
+        case ownProposal(Proposal)
+        case ownVote(Vote)
+        case checked(SignedProposal)
+        case fired(Timeout)
+
+        init?(owedBy action: ConsensusAction) {
+            switch action {
+            case let .buildBlock(height, round, _): self = .built(height: height, round: round)
+            case let .signProposal(proposal, _): self = .ownProposal(proposal)
+            case let .signVote(vote): self = .ownVote(vote)
+            case let .checkProposal(signed): self = .checked(signed)
+            case let .scheduleTimeout(timeout, _): self = .fired(timeout)
+            case .commit, .reportEvidence: return nil
+            }
+        }
+
+        /// What `input` settles: a built block, an own message delivered back, a checked proposal, a timeout.
+        static func settled(by input: ConsensusInput, ownIndex: UInt16?) -> [Fulfilment] {
+            switch input {
+            case let .blockBuilt(height, round, _): return [.built(height: height, round: round)]
+            case let .proposal(signed, check):
+                let own: [Fulfilment] = signed.validatorIndex == ownIndex ? [.ownProposal(signed.proposal)] : []
+                return own + (check == nil ? [] : [.checked(signed)])
+            case let .vote(signed): return signed.validatorIndex == ownIndex ? [.ownVote(signed.vote)] : []
+            case let .timeout(timeout): return [.fired(timeout)]
+            case .startHeight: return []
+            }
+        }
+    }
+}
+
+extension ConsensusAction {
+    /// The height an action concerns (nil for evidence, which stays relevant).
+    public var height: UInt64? {
+        switch self {
+        case let .buildBlock(height, _, _): return height
+        case let .signProposal(proposal, _): return proposal.height
+        case let .signVote(vote): return vote.height
+        case let .checkProposal(signed): return signed.height
+        case let .scheduleTimeout(timeout, _): return timeout.height
+        case let .commit(committed): return committed.height
+        case .reportEvidence: return nil
+        }
+    }
+}

@@ -1,0 +1,546 @@
+import Consensus
+import Ledger
+import TestSupport
+
+/// What a node survives a crash with: its consensus write-ahead log, its signer state and its committed
+/// blocks. Everything else (mempool, consent state, caches, the machine itself) is rebuilt on restart.
+struct NodeDisk {
+    var log: [[UInt8]] = []
+    var signerState: [UInt8]?
+    var blocks: [CommittedBlock] = []
+}
+
+/// A timer a node asked for; it fires only if the node has not crashed since (incarnation).
+enum NodeTimer: Hashable, Sendable {
+    case consensus(Timeout)
+    case startHeight(UInt64)
+    case gossip
+}
+
+/// What a node asks of the simulated world, or reports to the checker, while handling one event.
+enum NodeEffect {
+    case send(to: Int, bytes: [UInt8])
+    case schedule(NodeTimer, afterMs: UInt64)
+    case committed(CommittedBlock)
+    case acknowledged(TransactionID, height: UInt64)
+    case evidence(Evidence)
+    /// An honest validator signed (or re-issued) these bytes at this position.
+    case signed(SigningPosition, SHA256Digest, value: SHA256Digest?)
+    case refused(SigningRefusal)
+    case synced(fromPeer: Int, blocks: Int)
+    /// A proposal this node will not prevote as new: invalid (with the reason) or untimely.
+    case proposalRefused(height: UInt64, round: UInt32, reason: String)
+    /// Something that must never happen inside a node (its own committed block rejected, a damaged disk).
+    case violation(String)
+    case crashed
+}
+
+/// One validator of the simulated consortium: the node runtime around a `Tendermint` machine, as the real
+/// node will be, with simulated disk and network. It logs every consensus input before handling it, signs
+/// only through its `SigningGuard` (saved before the signature leaves), validates proposals with
+/// `ProposalValidation`, keeps a mempool fed by clients and gossip, floods new messages once to its peers,
+/// re-sends its own messages of the current height every gossip interval (with the polka that justifies a
+/// re-proposal), and catches up by block sync.
+///
+/// The Byzantine validator runs the same code but signs without a guard and equivocates: each proposal and
+/// vote it makes goes out in two conflicting versions, one to each half of its peers.
+struct SimulatedNode {
+    let index: Int
+    let isByzantine: Bool
+    private let genesis: Genesis
+    private let key: Ed25519.PrivateKey
+    private let configuration: ConsensusConfiguration
+    private let executor: BlockExecutor
+    private let peers: [Int]
+    private let gossipIntervalMs: UInt64
+    private let clockSkewMs: Int64
+    private let injectedFault: InjectedFault?
+
+    private(set) var disk = NodeDisk()
+    private(set) var isUp = false
+    /// Bumped at each crash, so that timers of an earlier life do not fire.
+    private(set) var incarnation = 0
+    private(set) var machine: Tendermint
+    private(set) var verifier: ChainVerifier<MemoryLedgerState>
+    private(set) var evidence: [Evidence] = []
+    private var signingGuard = SigningGuard()
+    private var mempool: [SignedTransaction] = []
+    private var mempoolIDs: Set<TransactionID> = []
+    private var verifiedTransactions: Set<TransactionID> = []
+    /// Hashes of consensus and transaction messages already handled (cleared at each height).
+    private var seenMessages: Set<SHA256Digest> = []
+    /// Transactions clients submitted to this node in this life: acknowledged when this node commits them.
+    private var submittedHere: Set<TransactionID> = []
+    /// The height each validator is known to have committed (from the heights it signs messages at).
+    private var knownCommittedHeights: [UInt64]
+    private var behindAtHeight: UInt64?
+    /// This node's own signed messages of the current height, with their recipients, for gossip.
+    private var ownMessages: [(bytes: [UInt8], recipients: [Int])] = []
+    private var random: SeededRandom
+    private var effects: [NodeEffect] = []
+    private var localNowMs: UInt64 = 0
+    /// Durable writes left before an armed crash.
+    private var crashBudget: Int?
+
+    static let maxMempool = 2_000
+
+    init(index: Int, genesis: Genesis, key: Ed25519.PrivateKey, isByzantine: Bool, clockSkewMs: Int64, gossipIntervalMs: UInt64,
+         seed: UInt64, injectedFault: InjectedFault? = nil) {
+        self.injectedFault = injectedFault
+        self.index = index
+        self.isByzantine = isByzantine
+        self.genesis = genesis
+        self.key = key
+        self.clockSkewMs = clockSkewMs
+        self.gossipIntervalMs = gossipIntervalMs
+        configuration = ConsensusConfiguration(genesis: genesis, ownIndex: index)
+        executor = BlockExecutor(genesis: genesis)
+        peers = genesis.validators.indices.filter { $0 != index }
+        machine = Tendermint(configuration: configuration)
+        verifier = Self.emptyVerifier(genesis)
+        knownCommittedHeights = Array(repeating: 0, count: genesis.validators.count)
+        random = SeededRandom(seed: seed ^ (0x9E37_79B9_7F4A_7C15 &* UInt64(index + 1)))
+    }
+
+    private static func emptyVerifier(_ genesis: Genesis) -> ChainVerifier<MemoryLedgerState> {
+        ChainVerifier(genesis: genesis, state: MemoryLedgerState(transactionMaxAgeMs: genesis.consensus.transactionMaxAgeMs))
+    }
+
+    var headHeight: UInt64 { verifier.height }
+
+    // MARK: Events
+
+    /// Starts the node (first boot or restart): rebuilds the consent state from the stored blocks, loads the
+    /// signer state, and resumes the current height from the write-ahead log (or starts the next one).
+    mutating func boot(atMs nowMs: UInt64) -> [NodeEffect] {
+        begin(nowMs)
+        isUp = true
+        if incarnation > 0, let injectedFault {
+            disk.log = []
+            if injectedFault == .forgetLogAndSignerStateOnRestart { disk.signerState = nil }
+        }
+        verifier = Self.emptyVerifier(genesis)
+        for block in disk.blocks {
+            do {
+                _ = try verifier.append(block)
+            } catch {
+                return finish(with: .violation("node \(index): its stored block \(block.height) no longer applies: \(error)"))
+            }
+        }
+        do {
+            signingGuard = SigningGuard(lastSigned: try disk.signerState.map { try LastSigned(canonicalBytes: $0) })
+        } catch {
+            return finish(with: .violation("node \(index): damaged signer state: \(error)"))
+        }
+        (mempool, mempoolIDs, verifiedTransactions, seenMessages, submittedHere) = ([], [], [], [], [])
+        (ownMessages, behindAtHeight, evidence) = ([], nil, [])
+        knownCommittedHeights = Array(repeating: 0, count: genesis.validators.count)
+        machine = Tendermint(configuration: configuration)
+        emit(.schedule(.gossip, afterMs: gossipIntervalMs))
+        if let first = disk.log.first, case let .startHeight(height, _)? = try? ConsensusInput(canonicalBytes: first),
+            height == headHeight + 1 {
+            do {
+                let replay = try ConsensusReplay.replay(disk.log, configuration: configuration)
+                machine = replay.machine
+                recallOwnMessages()
+                perform(replay.pendingActions)
+            } catch {
+                return finish(with: .violation("node \(index): its write-ahead log does not replay: \(error)"))
+            }
+        } else {
+            beginHeight(headHeight + 1)
+        }
+        return finish()
+    }
+
+    /// Arms a crash that happens before the node's `writes`-th next durable write.
+    mutating func armCrash(afterDurableWrites writes: Int) { crashBudget = writes }
+
+    mutating func disarmCrash() { crashBudget = nil }
+
+    /// Stops the node at once: it loses everything but its disk.
+    mutating func crash() {
+        isUp = false
+        incarnation += 1
+        crashBudget = nil
+    }
+
+    /// A client submits `transaction` here. Returns whether the node accepted it into its mempool.
+    mutating func submit(_ transaction: SignedTransaction, atMs nowMs: UInt64) -> (accepted: Bool, effects: [NodeEffect]) {
+        begin(nowMs)
+        guard isUp else { return (false, finish()) }
+        let accepted = admit(transaction, relayExcept: nil)
+        if accepted { submittedHere.insert(transaction.id) }
+        return (accepted, finish())
+    }
+
+    mutating func timerFired(_ timer: NodeTimer, atMs nowMs: UInt64) -> [NodeEffect] {
+        begin(nowMs)
+        guard isUp else { return finish() }
+        switch timer {
+        case let .consensus(timeout): input(.timeout(timeout))
+        case let .startHeight(height): if height == headHeight + 1 && machine.height < height { beginHeight(height) }
+        case .gossip: gossip()
+        }
+        return finish()
+    }
+
+    /// Bytes from peer `sender`. Duplicates are recognised by hash before decoding; malformed bytes are dropped.
+    mutating func receive(_ bytes: [UInt8], from sender: Int, atMs nowMs: UInt64) -> [NodeEffect] {
+        begin(nowMs)
+        guard isUp else { return finish() }
+        let digest = SHA256.hash(bytes)
+        guard !seenMessages.contains(digest), let message = try? PeerMessage(canonicalBytes: bytes) else { return finish() }
+        switch message {
+        case let .transaction(transaction):
+            seenMessages.insert(digest)
+            _ = admit(transaction, relayExcept: sender)
+        case let .vote(signed):
+            receiveVote(signed, bytes: bytes, digest: digest, from: sender)
+        case let .proposal(signed):
+            receiveProposal(signed, bytes: bytes, digest: digest, from: sender)
+        case let .syncRequest(request):
+            let response = BlockSync.response(to: request, headHeight: headHeight) { [disk] in disk.blocks[Int($0) - 1] }
+            emit(.send(to: sender, bytes: PeerMessage.syncResponse(response).canonicalBytes))
+        case let .syncResponse(response):
+            applySync(response, from: sender)
+        }
+        return finish()
+    }
+
+    // MARK: Messages
+
+    private mutating func receiveVote(_ signed: SignedVote, bytes: [UInt8], digest: SHA256Digest, from sender: Int) {
+        let height = signed.vote.height
+        noteCommitted(height, by: Int(signed.validatorIndex))
+        guard height >= machine.height, height - machine.height <= 1 else { return }
+        seenMessages.insert(digest)
+        guard signed.hasValidSignature(in: genesis) else { return }
+        relay(bytes, except: sender)
+        input(.vote(signed))
+    }
+
+    private mutating func receiveProposal(_ signed: SignedProposal, bytes: [UInt8], digest: SHA256Digest, from sender: Int) {
+        let height = signed.height
+        noteCommitted(height, by: Int(signed.validatorIndex))
+        guard height >= machine.height, height - machine.height <= 1 else { return }
+        seenMessages.insert(digest)
+        guard signed.hasValidSignature(in: genesis) else { return }
+        relay(bytes, except: sender)
+        let checkable = height == machine.height && machine.decision == nil
+        input(.proposal(signed, check: checkable ? check(signed) : nil))
+    }
+
+    /// A validator that signs at height h has committed h - 1.
+    private mutating func noteCommitted(_ signedHeight: UInt64, by validator: Int) {
+        guard validator < knownCommittedHeights.count, signedHeight > 0 else { return }
+        knownCommittedHeights[validator] = max(knownCommittedHeights[validator], signedHeight - 1)
+    }
+
+    private mutating func admit(_ transaction: SignedTransaction, relayExcept sender: Int?) -> Bool {
+        guard !mempoolIDs.contains(transaction.id), mempool.count < Self.maxMempool else { return false }
+        if !verifiedTransactions.contains(transaction.id) {
+            guard transaction.hasValidSignature else { return false }
+            verifiedTransactions.insert(transaction.id)
+        }
+        do {
+            try executor.check(transaction, nowMs: localNowMs, state: verifier.state, nextHeight: headHeight + 1)
+        } catch {
+            return false
+        }
+        mempool.append(transaction)
+        mempoolIDs.insert(transaction.id)
+        let bytes = PeerMessage.transaction(transaction).canonicalBytes
+        seenMessages.insert(SHA256.hash(bytes))
+        relay(bytes, except: sender)
+        return true
+    }
+
+    private mutating func relay(_ bytes: [UInt8], except sender: Int?) {
+        for peer in peers where peer != sender { emit(.send(to: peer, bytes: bytes)) }
+    }
+
+    /// Every gossip interval: send this node's own messages of the current height again (the network may have
+    /// lost them), and ask for blocks if a peer has committed the height this node is still deciding.
+    private mutating func gossip() {
+        emit(.schedule(.gossip, afterMs: gossipIntervalMs))
+        for message in ownMessages {
+            for peer in message.recipients { emit(.send(to: peer, bytes: message.bytes)) }
+        }
+        let ahead = knownCommittedHeights.enumerated().filter { $0.offset != index && $0.element >= machine.height && $0.element > headHeight }
+        guard let peer = ahead.max(by: { $0.element < $1.element })?.offset else { return behindAtHeight = nil }
+        // Behind for a whole gossip interval: the decision of this height will not come by itself.
+        if behindAtHeight == machine.height {
+            let request = SyncRequest(fromHeight: headHeight + 1, maxCount: UInt16(SyncResponse.maxBlocks))
+            emit(.send(to: peer, bytes: PeerMessage.syncRequest(request).canonicalBytes))
+        }
+        behindAtHeight = machine.height
+    }
+
+    private mutating func applySync(_ response: SyncResponse, from sender: Int) {
+        var applied = 0
+        for block in response.blocks where block.height == headHeight + 1 {
+            let verified = verifiedTransactions
+            do {
+                try BlockSync.verifyAndAppend(block, to: &verifier, isVerifiedTransaction: { verified.contains($0) })
+            } catch {
+                break
+            }
+            guard durable({ $0.blocks.append(block) }) else { return }
+            afterCommit(block)
+            applied += 1
+        }
+        guard applied > 0 else { return }
+        emit(.synced(fromPeer: sender, blocks: applied))
+        beginHeight(headHeight + 1)
+    }
+
+    // MARK: Consensus
+
+    /// Starts `height` with a fresh log: its `startHeight`, then the next-height messages the machine had
+    /// buffered, so that a replay rebuilds them.
+    private mutating func beginHeight(_ height: UInt64) {
+        guard height == headHeight + 1, machine.height < height else { return }
+        let start = ConsensusInput.startHeight(height: height, previousBlockTimeMs: verifier.headTimeMs)
+        let carried = machine.carriedInputs(into: height)
+        guard durable({ $0.log = [] }), durable({ $0.log = [start.canonicalBytes] + carried.map(\.canonicalBytes) }) else { return }
+        ownMessages = []
+        seenMessages = []
+        behindAtHeight = nil
+        perform(machine.handle(start))
+    }
+
+    /// Logs `input`, then hands it to the machine and performs what it asks.
+    private mutating func input(_ input: ConsensusInput) {
+        guard durable({ $0.log.append(input.canonicalBytes) }) else { return }
+        perform(machine.handle(input))
+    }
+
+    private mutating func perform(_ actions: [ConsensusAction]) {
+        for action in actions {
+            guard isUp else { return }
+            switch action {
+            case let .buildBlock(height, round, minimumTimeMs):
+                input(.blockBuilt(height: height, round: round, block: buildBlock(height: height, timeMs: max(localNowMs, minimumTimeMs))))
+            case let .signProposal(proposal, block):
+                isByzantine ? equivocate(proposal, block: block) : sign(proposal, block: block)
+            case let .signVote(vote):
+                isByzantine ? equivocate(vote) : sign(vote)
+            case let .checkProposal(signed):
+                input(.proposal(signed, check: check(signed)))
+            case let .scheduleTimeout(timeout, delayMs):
+                emit(.schedule(.consensus(timeout), afterMs: delayMs))
+            case let .commit(committed):
+                commit(committed)
+            case let .reportEvidence(found):
+                guard !evidence.contains(found) else { continue }
+                evidence.append(found)
+                emit(.evidence(found))
+            }
+        }
+    }
+
+    private mutating func check(_ signed: SignedProposal) -> ProposalCheck {
+        let head = ChainHead(height: verifier.height, hash: verifier.headHash, timeMs: verifier.headTimeMs)
+        let verified = verifiedTransactions
+        let result = ProposalValidation.check(signed, genesis: genesis, head: head, state: verifier.state, nowMs: localNowMs,
+                                              isVerifiedTransaction: { verified.contains($0) })
+        if let rejection = result.rejection {
+            emit(.proposalRefused(height: signed.height, round: signed.round, reason: rejection.description))
+        } else if !result.check.isTimely && signed.proposal.validRound == nil {
+            emit(.proposalRefused(height: signed.height, round: signed.round,
+                                  reason: "block time \(signed.block.header.timeMs) is more than the drift bound from \(localNowMs)"))
+        } else {
+            verifiedTransactions.formUnion(signed.block.entries.map(\.transaction.id))
+        }
+        return result.check
+    }
+
+    private mutating func buildBlock(height: UInt64, timeMs: UInt64) -> Block {
+        let candidates = Array(mempool.prefix(Int(genesis.consensus.blockMaxEntries)))
+        let built = try! executor.propose(candidates, height: height, blockTimeMs: timeMs, state: verifier.state)
+        let rejected = Set(built.rejected.map(\.0.id))
+        mempool.removeAll { rejected.contains($0.id) }
+        mempoolIDs.subtract(rejected)
+        return Self.block(entries: built.entries, height: height, timeMs: timeMs, previousHash: verifier.headHash,
+                          proposer: Identity(publicKey: key.publicKey), genesis: genesis)
+    }
+
+    static func block(entries: [BlockEntry], height: UInt64, timeMs: UInt64, previousHash: SHA256Digest, proposer: Identity,
+                      genesis: Genesis) -> Block {
+        let header = BlockHeader(chainID: genesis.chainID, height: height, timeMs: timeMs, previousHash: previousHash,
+                                 entriesRoot: MerkleTree.root(leafHashes: entries.map { MerkleTree.leafHash($0.canonicalBytes) }),
+                                 entryCount: UInt32(entries.count), proposer: proposer, validatorSetHash: genesis.validatorSetHash)
+        return Block(header: header, entries: entries)
+    }
+
+    /// Signs through the guard, saves the guard's state before anything leaves, broadcasts, delivers back.
+    private mutating func sign(_ proposal: Proposal, block: Block) {
+        let signature: SigningGuard.Signature
+        do {
+            signature = try signingGuard.sign(proposal: proposal) { key.signature(for: $0) }
+        } catch {
+            return emit(.refused(error))
+        }
+        guard saveSignerState(if: signature.isNew) else { return }
+        emit(.signed(SigningPosition(height: proposal.height, round: proposal.round, step: .propose), SHA256.hash(proposal.canonicalBytes),
+                     value: proposal.blockHash))
+        let signed = SignedProposal(proposal: proposal, validatorIndex: UInt16(index), signature: signature.signature, block: block)
+        send(PeerMessage.proposal(signed).canonicalBytes, to: peers)
+        sendProofOfLock(for: proposal)
+        input(.proposal(signed, check: check(signed)))
+    }
+
+    /// After a restart, this node's messages of the current height are in the replayed machine (each was
+    /// delivered back and logged): gossip them again, since the network may have lost them.
+    private mutating func recallOwnMessages() {
+        for round in 0...machine.round {
+            let messages = machine.messages(inRound: round)
+            for proposal in messages.proposals where Int(proposal.validatorIndex) == index {
+                send(PeerMessage.proposal(proposal).canonicalBytes, to: peers)
+                sendProofOfLock(for: proposal.proposal)
+            }
+            for vote in messages.prevotes + messages.precommits where Int(vote.validatorIndex) == index {
+                send(PeerMessage.vote(vote).canonicalBytes, to: peers)
+            }
+        }
+    }
+
+    /// A re-proposal is prevoted only by validators that know the polka of its valid round; those that
+    /// missed it (partitioned, down) get it with the proposal, and again with every gossip of the height.
+    private mutating func sendProofOfLock(for proposal: Proposal) {
+        guard let validRound = proposal.validRound else { return }
+        for vote in machine.messages(inRound: validRound).prevotes where vote.vote.blockHash == proposal.blockHash {
+            send(PeerMessage.vote(vote).canonicalBytes, to: peers)
+        }
+    }
+
+    private mutating func sign(_ vote: Vote) {
+        let signature: SigningGuard.Signature
+        do {
+            signature = try signingGuard.sign(vote: vote) { key.signature(for: $0) }
+        } catch {
+            return emit(.refused(error))
+        }
+        guard saveSignerState(if: signature.isNew) else { return }
+        emit(.signed(SigningPosition(height: vote.height, round: vote.round, step: ConsensusStep(vote.type)), SHA256.hash(vote.canonicalBytes),
+                     value: vote.blockHash))
+        let signed = SignedVote(vote: vote, validatorIndex: UInt16(index), signature: signature.signature)
+        send(PeerMessage.vote(signed).canonicalBytes, to: peers)
+        input(.vote(signed))
+    }
+
+    private mutating func saveSignerState(if changed: Bool) -> Bool {
+        guard changed, let lastSigned = signingGuard.lastSigned else { return true }
+        return durable({ $0.signerState = lastSigned.canonicalBytes })
+    }
+
+    /// Sends `bytes` to `recipients` now and with every gossip of this height.
+    private mutating func send(_ bytes: [UInt8], to recipients: [Int]) {
+        seenMessages.insert(SHA256.hash(bytes))
+        ownMessages.append((bytes, recipients))
+        for peer in recipients { emit(.send(to: peer, bytes: bytes)) }
+    }
+
+    /// The Byzantine proposer: a second block at the same height (one millisecond later, so another hash),
+    /// each version to one half of the peers; its own machine gets the first.
+    private mutating func equivocate(_ proposal: Proposal, block: Block) {
+        let header = block.header
+        let twin = Self.block(entries: block.entries, height: header.height, timeMs: header.timeMs + 1, previousHash: header.previousHash,
+                              proposer: Identity(publicKey: key.publicKey), genesis: genesis)
+        let twinProposal = Proposal(chainID: proposal.chainID, height: proposal.height, round: proposal.round, validRound: nil,
+                                    blockHash: twin.header.hash)
+        let first = SignedProposal(proposal: proposal, validatorIndex: UInt16(index),
+                                   signature: key.signature(for: proposal.canonicalBytes), block: block)
+        let second = SignedProposal(proposal: twinProposal, validatorIndex: UInt16(index),
+                                    signature: key.signature(for: twinProposal.canonicalBytes), block: twin)
+        let (sideA, sideB) = splitPeers()
+        send(PeerMessage.proposal(first).canonicalBytes, to: sideA)
+        send(PeerMessage.proposal(second).canonicalBytes, to: sideB)
+        input(.proposal(first, check: check(first)))
+    }
+
+    /// The Byzantine voter: the vote its machine asked for to one half of the peers, a conflicting one (nil
+    /// for a block, or a block nobody has for nil) to the other half.
+    private mutating func equivocate(_ vote: Vote) {
+        var conflicting = vote
+        conflicting.blockHash = vote.blockHash == nil ? SHA256.hash(Array("equivocation \(vote.height) \(vote.round)".utf8)) : nil
+        let honest = SignedVote(vote: vote, validatorIndex: UInt16(index), signature: key.signature(for: vote.canonicalBytes))
+        let other = SignedVote(vote: conflicting, validatorIndex: UInt16(index), signature: key.signature(for: conflicting.canonicalBytes))
+        let (sideA, sideB) = splitPeers()
+        send(PeerMessage.vote(honest).canonicalBytes, to: sideA)
+        send(PeerMessage.vote(other).canonicalBytes, to: sideB)
+        input(.vote(honest))
+    }
+
+    /// The peers in a random order, cut into two non-empty sides.
+    private mutating func splitPeers() -> ([Int], [Int]) {
+        let shuffled = peers.shuffled(using: &random)
+        let cut = Int.random(in: 1..<shuffled.count, using: &random)
+        return (Array(shuffled[..<cut]), Array(shuffled[cut...]))
+    }
+
+    private mutating func commit(_ committed: CommittedBlock) {
+        let height = committed.height
+        if height <= headHeight {
+            let stored = disk.blocks[Int(height) - 1].block.header.hash
+            if stored != committed.block.header.hash {
+                emit(.violation("node \(index) decided block \(committed.block.header.hash) at height \(height) but stored \(stored)"))
+            }
+        } else {
+            do {
+                // Every signature was verified when its message arrived.
+                _ = try verifier.append(committed)
+            } catch {
+                return emit(.violation("node \(index): its own decision at height \(height) fails verification: \(error)"))
+            }
+            guard durable({ $0.blocks.append(committed) }) else { return }
+            afterCommit(committed)
+        }
+        emit(.schedule(.startHeight(height + 1), afterMs: genesis.consensus.blockIntervalMs))
+    }
+
+    private mutating func afterCommit(_ committed: CommittedBlock) {
+        let ids = Set(committed.block.entries.map(\.transaction.id))
+        mempool.removeAll { ids.contains($0.id) }
+        mempoolIDs.subtract(ids)
+        for entry in committed.block.entries where submittedHere.contains(entry.transaction.id) {
+            submittedHere.remove(entry.transaction.id)
+            emit(.acknowledged(entry.transaction.id, height: committed.height))
+        }
+        emit(.committed(committed))
+    }
+
+    // MARK: Plumbing
+
+    private mutating func begin(_ nowMs: UInt64) {
+        precondition(effects.isEmpty, "effects of an earlier event were not collected")
+        localNowMs = UInt64(Int64(nowMs) + clockSkewMs)
+    }
+
+    private mutating func finish(with effect: NodeEffect? = nil) -> [NodeEffect] {
+        if let effect { emit(effect) }
+        defer { effects = [] }
+        return effects
+    }
+
+    private mutating func emit(_ effect: NodeEffect) {
+        if isUp { effects.append(effect) }
+    }
+
+    /// Performs a write to the disk, unless an armed crash falls here: then the node is down from now on and
+    /// nothing after this point happens.
+    private mutating func durable(_ write: (inout NodeDisk) -> Void) -> Bool {
+        guard isUp else { return false }
+        if let budget = crashBudget {
+            guard budget > 0 else {
+                effects.append(.crashed)
+                crash()
+                return false
+            }
+            crashBudget = budget - 1
+        }
+        write(&disk)
+        return true
+    }
+}
