@@ -3,7 +3,7 @@
 //
 // Layers, dependencies pointing down (see docs/ARCHITECTURE.md):
 //   healthledger (CLI)       thin: parse arguments, call libraries
-//   Node    (runtime: mempool, block producer, access gateway, API routes)
+//   Node    (runtime: mempool, block producer, access gateway, clinical services, API routes)
 //   Transport (HTTP/1.1 server and client on POSIX sockets)    edge: sockets
 //   Storage (SQLite chain store, record vault, export files)   edge: files
 //   Ledger  (canonical encoding, events, blocks, policy, audit) pure, deterministic
@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["Crypto"], swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: ["Ledger", "Crypto", "SQLite"], swiftSettings: swiftSettings),
         .target(name: "Transport", swiftSettings: swiftSettings),
-        .target(name: "Node", dependencies: ["Storage", "Ledger", "Crypto", "Transport"], swiftSettings: swiftSettings),
+        .target(name: "Node", dependencies: ["Storage", "Ledger", "Crypto", "Transport", "Clinical"], swiftSettings: swiftSettings),
         .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "Clinical"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .target(name: "Clinical", exclude: ["Models"], swiftSettings: swiftSettings),
@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "TestSupport"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "TransportTests", dependencies: ["Transport"], swiftSettings: swiftSettings),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport", "Clinical"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["Ledger", "Crypto", "Storage", "TestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(name: "ClinicalTests", dependencies: ["Clinical", "Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Ledger", "Crypto", "SQLite", "TestSupport"], swiftSettings: swiftSettings),

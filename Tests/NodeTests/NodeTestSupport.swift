@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import Ledger
 import Node
 import Storage
@@ -68,6 +69,22 @@ final class TestNode {
         return RecordID(hex: result["recordId"] as! String)!
     }
 
+    /// Stores FHIR resources about `patient` written by `author`, in order; returns their record ids.
+    func storeRecords(_ resources: [[UInt8]], about patient: Identity, by author: Ed25519.PrivateKey) throws -> [RecordID] {
+        try resources.map { resource in
+            let result = try client.storeRecord(resource: resource, submission: signer.submission(resource: resource, patient: patient,
+                                                                                                   custodian: organisation, by: author))
+            return try #require(RecordID(hex: result["recordId"] as? String ?? ""), "stored: \(result)")
+        }
+    }
+
+    /// A signed `diagnose` or `plan` request for all of the patient's records at this node.
+    func serviceRequest(_ action: AccessAction, of patient: Identity, by requester: Ed25519.PrivateKey,
+                        custodian: OrganisationID? = nil) -> SignedTransaction {
+        signer.transaction(.recordAccess(RecordAccess(custodian: custodian ?? organisation, patient: patient, action: action, selector: .all)),
+                           by: requester)
+    }
+
     /// Grants `actions` to `grantee`; returns the grant id.
     func grant(from patient: Ed25519.PrivateKey, to grantee: Grantee, actions: [AccessAction] = [.read],
                notAfterMs: UInt64? = nil) throws -> GrantID {
@@ -84,6 +101,12 @@ final class TestNode {
 }
 
 func identity(_ key: Ed25519.PrivateKey) -> Identity { Identity(publicKey: key.publicKey) }
+
+/// The status and members of the problem a client call threw; nil for any other error.
+func problem(_ error: any Error) -> (status: Int, code: String, members: [String: String])? {
+    guard case let .problem(status, code, _, _, members)? = error as? ClientError else { return nil }
+    return (status, code, members)
+}
 
 /// Collected log lines, to check what the node logs.
 final class LogLines: @unchecked Sendable {

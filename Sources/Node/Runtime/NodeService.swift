@@ -23,9 +23,10 @@ public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 }
 
-/// The node's operations, independent of HTTP: admit transactions, wait for their blocks, store records and
-/// release them through the access gateway (DESIGN section 6: nothing is released before the access event
-/// naming it is committed, and denied attempts are committed too).
+/// The node's operations, independent of HTTP: admit transactions, wait for their blocks, store records,
+/// release them through the access gateway and run the clinical services over them (DESIGN section 6:
+/// nothing is released before the access event naming it is committed, and denied attempts are committed
+/// too; a service's result only after its `ServiceResult` is committed as well).
 public final class NodeService: @unchecked Sendable {
     public let genesis: Genesis
     public let store: ChainStore
@@ -37,6 +38,8 @@ public final class NodeService: @unchecked Sendable {
     public let identity: Identity
     /// The organisation this node is a custodian for.
     public let organisation: OrganisationID
+    /// The diagnosis and care-plan services, over the shipped models.
+    public let clinical: ClinicalServices
     let nodeKey: Ed25519.PrivateKey
     let executor: BlockExecutor
     let tracker = CommitTracker()
@@ -53,6 +56,7 @@ public final class NodeService: @unchecked Sendable {
         self.nodeKey = nodeKey
         self.identity = identity
         organisation = validator.organisation
+        clinical = try ClinicalServices.shipped()
         mempool = Mempool(capacity: mempoolCapacity)
         self.clock = clock
         self.log = log
