@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "Clinical"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .target(name: "Clinical", exclude: ["Models"], swiftSettings: swiftSettings),
-        .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "Storage", "Ledger", "Crypto", "TestSupport"], swiftSettings: swiftSettings),
+        .executableTarget(name: "Bench", dependencies: ["Node", "Transport", "Storage", "Ledger", "Crypto", "TestSupport", "Clinical"], swiftSettings: swiftSettings),
 
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: swiftSettings),
