@@ -50,7 +50,7 @@ import TestSupport
 
         // --json: the receipt and the result verbatim; its bytes hash to the output hash the ledger holds.
         let diagnosis = try story.run("diagnose", "--key", "doctor.key", "--patient", story.patient, "--json")
-        #expect(diagnosis.exitCode == 0, "\(diagnosis.stderr)")
+        #expect(diagnosis.exitCode == 0, "\(diagnosis.stderr); node log: \(story.node.log.suffix(3_000))")
         let answer = try diagnosis.json()
         #expect(answer["grant"] as? String == grant && answer["action"] as? String == "diagnose")
         let content = try #require(Data(base64Encoded: answer["content"] as? String ?? ""))
@@ -68,7 +68,7 @@ import TestSupport
             #expect(text.stdout.contains(expected), "missing \(expected) in: \(text.stdout)")
         }
         let plan = try story.run("plan", "--key", "doctor.key", "--patient", story.patient)
-        #expect(plan.exitCode == 0, "\(plan.stderr)")
+        #expect(plan.exitCode == 0, "\(plan.stderr); node log: \(story.node.log.suffix(3_000))")
         for expected in ["Type 2 diabetes care plan", "Model risk: ", "Decision path:", "glycaemic-status: ", "Items:", "rule ", "guideline ",
                          "model diabetes-v1 (sha256 "] {
             #expect(plan.stdout.contains(expected), "missing \(expected) in: \(plan.stdout)")

@@ -114,12 +114,18 @@ struct CLIRefusal {
     let code: String
     let detail: String
     let missing: [(name: String, reason: String, detail: String)]
+    /// The missing inputs the rule requires, and the measured and required counts (too few inputs only).
+    let essential: [String]
+    let measured: String?
+    let required: String?
     let receipt: Released?
     typealias Released = ServiceCall.Released
 
     init(code: String, detail: String, members: [String: String]) throws(CLIError) {
         self.code = code
         self.detail = detail
+        essential = (try? JSONSerialization.jsonObject(with: Data((members["essential"] ?? "[]").utf8))) as? [String] ?? []
+        (measured, required) = (members["measured"], members["required"])
         let list = (try? JSONSerialization.jsonObject(with: Data((members["missing"] ?? "[]").utf8))) as? [[String: Any]] ?? []
         missing = list.map { ($0["name"] as? String ?? "?", $0["reason"] as? String ?? "?", $0["detail"] as? String ?? "") }
         var answer: [String: Any] = [:]
@@ -139,10 +145,14 @@ struct CLIRefusal {
     }
 
     var text: String {
-        var lines = ["No result: \(detail)"]
-        if !missing.isEmpty {
+        var lines: [String] = []
+        if let measured, let required {
+            let essentials = essential.isEmpty ? "" : "; missing and essential: \(essential.joined(separator: ", "))"
+            lines.append("No result: too few measured inputs (\(measured) measured, at least \(required) needed\(essentials))")
             lines.append("Missing inputs:")
-            lines += missing.map { "  \($0.name)  \($0.reason)  \($0.detail)" }
+            lines.append(TextTable.render(missing.map { [$0.name, $0.detail] }))
+        } else {
+            lines.append("No result: \(detail)")
         }
         if let receipt { lines.append("The refusal is on the ledger:\n" + ServiceCall.receiptText(receipt.answer)) }
         return lines.joined(separator: "\n")
@@ -153,6 +163,7 @@ struct CLIRefusal {
             .init(name: "error", value: .string(error.message)), .init(name: "exitCode", value: .number(UInt64(error.exitCode.rawValue))),
             .init(name: "code", value: .string(code)), .init(name: "detail", value: .string(detail)),
             .init(name: "missing", value: .array(missing.map { ["name": .string($0.name), "reason": .string($0.reason), "detail": .string($0.detail)] })),
+            .init(name: "essential", value: .array(essential.map { .string($0) })),
         ]
         if let receipt {
             members += ServiceCall.receipt(receipt.answer)

@@ -54,11 +54,7 @@ public struct ClinicalServices: Sendable {
         do {
             snapshot = try service.extractor.extract(records, asOfMs: asOfMs, patient: patient)
         } catch {
-            let inputs = CanonicalJSON.encode(.object([
-                "format": .string(ServiceOutput.recordsFormat), "as_of_ms": .integer(asOfMs),
-                "records": .array(records.map(\.id).sorted().map { .string($0) }),
-            ]))
-            return refusal(action, error, inputs: inputs, asOfMs: asOfMs)
+            return refuse(action, error, recordIDs: records.map(\.id), asOfMs: asOfMs)
         }
         do {
             switch action {
@@ -74,6 +70,19 @@ public struct ClinicalServices: Sendable {
             return refusal(action, error, inputs: CanonicalJSON.encode(inputs), asOfMs: asOfMs)
         }
     }
+
+    /// The refusal of a request whose records could not be read as a batch (too many, too large, ...): its
+    /// inputs are the record ids and the as-of time (`healthledger-service-records/1`).
+    public func refuse(_ action: AccessAction, _ error: ClinicalServiceError, recordIDs: [String], asOfMs: Int64) -> ServiceOutput {
+        let inputs = CanonicalJSON.encode(.object([
+            "format": .string(ServiceOutput.recordsFormat), "as_of_ms": .integer(asOfMs),
+            "records": .array(recordIDs.sorted().map { .string($0) }),
+        ]))
+        return refusal(action, error, inputs: inputs, asOfMs: asOfMs)
+    }
+
+    /// The most record bytes one call reads (the extractor's own limit, checked here before decrypting more).
+    public var maxRecordBytes: Int { diagnosis.extractor.limits.maxTotalBytes }
 
     private func refusal(_ action: AccessAction, _ error: ClinicalServiceError, inputs: [UInt8], asOfMs: Int64) -> ServiceOutput {
         let refusal = ServiceRefusal(error)

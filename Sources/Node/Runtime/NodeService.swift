@@ -105,14 +105,20 @@ public final class NodeService: @unchecked Sendable {
     }
 
     /// Where a transaction stands now.
+    ///
+    /// The mempool is asked first: the block producer appends a block to the store and remembers its refusals
+    /// before it removes their transactions from the mempool, so a transaction the mempool no longer holds is
+    /// already found in the store or among the refusals. (Asked the other way round, a look-up that reached the
+    /// store just before the append and the mempool just after the removal found the transaction nowhere.)
     public func status(of id: TransactionID) throws(NodeError) -> TransactionStatus {
+        if mempool.contains(id) { return .pending }
         do {
             if let location = try store.location(of: id) { return .committed(height: location.height, position: location.position) }
         } catch {
             throw .storage(error)
         }
         if let refusal = tracker.refusal(of: id) { return .refused(refusal) }
-        return mempool.contains(id) ? .pending : .unknown
+        return .unknown
     }
 
     /// Waits up to `timeoutMs` for the transaction to be committed or refused.

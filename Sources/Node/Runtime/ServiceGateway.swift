@@ -43,22 +43,55 @@ extension NodeService {
         precondition(action != .read, "reads are served by access(encoded:waitMs:)")
         let (transaction, request) = try decodeAccess(bytes, serving: action)
         let access = try commitAccess(transaction, request, waitMs: waitMs)
-        let records = try readRecords(access.recordIDs)
-        let output = clinical.run(action, records: records.map { ClinicalRecord(id: $0.id.hex, json: $0.resource) },
-                                  asOfMs: Int64(access.blockTimeMs), patient: request.patient.text)
+        let (output, records) = try compute(action, for: access)
         let body = ServiceResult(access: transaction.id, model: output.model, inputHash: SHA256.hash(output.inputs),
                                  outputHash: SHA256.hash(output.output))
-        let (resultID, resultHeight) = try commitServiceResult(body, waitMs: waitMs)
+        let result = try commitServiceResult(body, waitMs: waitMs)
         let outcome = output.refusal == nil ? "result" : "refused"
         metrics.increment("healthledger_service_calls_total", labels: "action=\"\(action.name)\",outcome=\"\(outcome)\"")
         var fields: [String: any Sendable] = ["access": transaction.id.hex, "action": action.name, "model": output.model.id.value,
-                                              "records": records.count, "height": resultHeight, "outcome": outcome]
+                                              "records": records.count, "height": result.height, "outcome": outcome]
         fields["reason"] = output.refusal?.reason
         log.info("service.answered", fields)
-        return ServiceAnswer(action: action, access: transaction.id, accessHeight: access.height, position: access.position, grant: access.grant,
-                             records: records.map(\.id), asOfMs: access.blockTimeMs, result: resultID, resultHeight: resultHeight,
-                             model: output.model, inputHash: body.inputHash, outputHash: body.outputHash, output: output.output,
-                             refusal: output.refusal)
+        return ServiceAnswer(action: action, access: transaction.id, accessHeight: access.height, position: access.position,
+                             grant: access.grant, records: records, asOfMs: access.blockTimeMs, result: result.id,
+                             resultHeight: result.height, model: output.model, inputHash: body.inputHash, outputHash: body.outputHash,
+                             output: output.output, refusal: output.refusal)
+    }
+
+    /// Runs the service of `action` over the records the committed outcome names, as of the access's block time,
+    /// naming the patient so that a record of anybody else refuses the run. Returns the output and the records read.
+    private func compute(_ action: AccessAction, for access: CommittedAccess) throws(GatewayError) -> (ServiceOutput, [RecordID]) {
+        let asOfMs = Int64(access.blockTimeMs)
+        switch try readRecords(access.recordIDs, maxTotalBytes: clinical.maxRecordBytes) {
+        case let .complete(records):
+            let output = clinical.run(action, records: records.map { ClinicalRecord(id: $0.id.hex, json: $0.resource) }, asOfMs: asOfMs,
+                                      patient: access.request.patient.text)
+            return (output, records.map(\.id))
+        case let .tooLarge(byteCount):
+            let error = ClinicalServiceError.recordsTooLarge(byteCount: byteCount, limit: clinical.maxRecordBytes)
+            return (clinical.refuse(action, error, recordIDs: access.recordIDs.map(\.hex), asOfMs: asOfMs), access.recordIDs)
+        }
+    }
+
+    /// The records of a service call, decrypted one by one until they pass `maxTotalBytes`: a patient's
+    /// records may be up to 10,000 of 1 MiB each, far more than one call may hold in memory.
+    enum BoundedRecords {
+        case complete([ReleasedRecord])
+        /// The bytes decrypted when the limit was passed (more than it; not the total).
+        case tooLarge(byteCount: Int)
+    }
+
+    private func readRecords(_ ids: [RecordID], maxTotalBytes: Int) throws(GatewayError) -> BoundedRecords {
+        var records: [ReleasedRecord] = []
+        var byteCount = 0
+        for id in ids {
+            let read = try readRecords([id])
+            records += read
+            byteCount += read.reduce(0) { $0 + $1.resource.count }
+            if byteCount > maxTotalBytes { return .tooLarge(byteCount: byteCount) }
+        }
+        return .complete(records)
     }
 
     /// Signs the `ServiceResult` with this node's key, admits it (retrying while the mempool is full, within
