@@ -285,6 +285,36 @@ import TestSupport
         #expect(try ChainAudit.verify(exportAt: exportPath, genesis: node.runtime.service.genesis).valid)
     }
 
+    /// What one call reads is bounded: past the record count the extractor refuses the batch, past the byte
+    /// limit the node stops decrypting. Either way the call is refused with a committed receipt whose inputs are
+    /// the record ids (`healthledger-service-records/1`).
+    @Test func aCallOverTheReadLimitsIsRefusedWithItsReceipt() throws {
+        for (limits, reason) in [(ExtractionLimits(maxRecords: 5, maxTotalBytes: 64 << 20, record: .record), "too-many-records"),
+                                 (ExtractionLimits(maxRecords: 10_000, maxTotalBytes: 1_000, record: .record), "records-too-large")] {
+            let node = try TestNode { $0.serviceLimits = limits }
+            let patientKey = Ed25519.PrivateKey()
+            let patient = identity(patientKey)
+            let records = try node.storeRecords(ClinicalPatients.heart(seed: 2), about: patient, by: patientKey)
+            let request = node.serviceRequest(.diagnose, of: patient, by: patientKey)
+            do {
+                _ = try node.client.service(request)
+                Issue.record("\(reason): a result")
+            } catch {
+                let found = try #require(problem(error), "\(error)")
+                #expect(found.status == 422 && found.code == "service-refused" && found.members["reason"] == reason)
+                #expect(found.members["missing"] == "[]" && found.members["measured"] == nil)
+                var receipt: [String: Any] = [:]
+                for (name, value) in found.members { receipt[name] = Int(value) ?? value as Any }
+                let (body, _, _) = try Self.committedResult(receipt, node)
+                #expect(body.outputHash == SHA256.hash(try Self.content(receipt)))
+                let access = try #require(try node.runtime.service.committedEntry(request.id))
+                let inputs = #"{"as_of_ms":\#(access.blockTimeMs),"format":"healthledger-service-records/1","records":["#
+                    + records.map { "\"\($0.hex)\"" }.sorted().joined(separator: ",") + "]}"
+                #expect(body.inputHash == SHA256.hash(Array(inputs.utf8)))
+            }
+        }
+    }
+
     @Test func aRequestForAnotherCustodianIsNotAdmitted() throws {
         let node = try TestNode()
         let doctor = Ed25519.PrivateKey()

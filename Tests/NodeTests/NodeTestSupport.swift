@@ -18,19 +18,25 @@ final class TestNode {
     let organisation: OrganisationID
     let logLines = LogLines()
 
-    init() throws {
+    private let configure: @Sendable (inout NodeConfiguration) -> Void
+
+    /// `configure` adjusts the node's configuration (the data directory and port are set).
+    init(configure: @escaping @Sendable (inout NodeConfiguration) -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("healthledger-node-\(UUID().uuidString)").path
         dataDirectory = DataDirectory(path: directory)
+        self.configure = configure
         _ = try dataDirectory.initialiseEmbeddedDefault(listenAddress: "127.0.0.1:0", nowMs: SystemClock().nowMs())
-        runtime = try Self.start(dataDirectory, logLines: logLines)
+        runtime = try Self.start(dataDirectory, logLines: logLines, configure: configure)
         client = try NodeClient(url: runtime.url)
         signer = RequestSigner(chainID: runtime.service.genesis.chainID)
         adminKey = try KeyFile.load(from: dataDirectory.adminKeyFile, passphrase: nil)
         organisation = runtime.service.organisation
     }
 
-    private static func start(_ dataDirectory: DataDirectory, logLines: LogLines) throws -> NodeRuntime {
+    private static func start(_ dataDirectory: DataDirectory, logLines: LogLines,
+                              configure: (inout NodeConfiguration) -> Void) throws -> NodeRuntime {
         var configuration = NodeConfiguration(dataDirectory: dataDirectory)
+        configure(&configuration)
         configuration.listenPort = 0
         return try NodeRuntime.start(configuration, log: Log(clock: SystemClock()) { logLines.append($0) })
     }
@@ -38,7 +44,7 @@ final class TestNode {
     /// Stops and starts the node on the same data directory.
     func restart() throws {
         runtime.stop()
-        runtime = try Self.start(dataDirectory, logLines: logLines)
+        runtime = try Self.start(dataDirectory, logLines: logLines, configure: configure)
         client = try NodeClient(url: runtime.url)
     }
 

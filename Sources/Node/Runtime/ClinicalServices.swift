@@ -15,12 +15,15 @@ public struct ClinicalServices: Sendable {
     public let carePlanner: DiabetesCarePlanner
 
     /// Loads `heart` and `diabetes` from the program. A model that fails its content hash stops the node
-    /// from starting: results naming a model must come from exactly that model.
-    public static func shipped() throws(NodeError) -> ClinicalServices {
+    /// from starting: results naming a model must come from exactly that model. `limits` bound what one call
+    /// reads (records, bytes).
+    public static func shipped(limits: ExtractionLimits = .standard) throws(NodeError) -> ClinicalServices {
         do {
             let heart = try ShippedModels.load(named: "heart") { SHA256.hash($0).hex }
             let diabetes = try ShippedModels.load(named: "diabetes") { SHA256.hash($0).hex }
-            return ClinicalServices(diagnosis: try DiagnosisService(model: heart), carePlanner: try DiabetesCarePlanner(model: diabetes))
+            let extractor = ClinicalFeatureExtractor(limits: limits)
+            return ClinicalServices(diagnosis: try DiagnosisService(model: heart, extractor: extractor),
+                                    carePlanner: try DiabetesCarePlanner(model: diabetes, extractor: extractor))
         } catch let error as ShippedModelError {
             throw .configuration("cannot load the clinical models: \(error)")
         } catch {

@@ -1,3 +1,4 @@
+import Clinical
 import Foundation
 import Ledger
 import Storage
@@ -44,8 +45,10 @@ public final class NodeService: @unchecked Sendable {
     let executor: BlockExecutor
     let tracker = CommitTracker()
 
+    /// Loads the shipped clinical models (`serviceLimits` bound what one diagnose or plan call reads); throws
+    /// when the key is no validator's or a model fails its hash.
     public init(genesis: Genesis, store: ChainStore, vault: RecordVault, nodeKey: Ed25519.PrivateKey, mempoolCapacity: Int,
-                clock: any Clock, log: Log, metrics: Metrics) throws(NodeError) {
+                clock: any Clock, log: Log, metrics: Metrics, serviceLimits: ExtractionLimits = .standard) throws(NodeError) {
         let identity = Identity(publicKey: nodeKey.publicKey)
         guard let validator = genesis.validators.first(where: { $0.key == identity }) else {
             throw .configuration("this node's key (\(identity.text)) is not a validator in the genesis")
@@ -56,7 +59,7 @@ public final class NodeService: @unchecked Sendable {
         self.nodeKey = nodeKey
         self.identity = identity
         organisation = validator.organisation
-        clinical = try ClinicalServices.shipped()
+        clinical = try ClinicalServices.shipped(limits: serviceLimits)
         mempool = Mempool(capacity: mempoolCapacity)
         self.clock = clock
         self.log = log
