@@ -108,6 +108,36 @@ import TestSupport
         #expect((log["accesses"] as? [[String: Any]])?.compactMap { ($0["result"] as? [String: Any])?["outputHash"] as? String }.count == 2)
     }
 
+    /// `--until` and `consent revoke` end what a diagnose grant allows, from the block on; every call, allowed or
+    /// denied, is in the access log, and the export of the whole history verifies offline.
+    @Test func expiryAndRevocationEndADiagnoseGrant() throws {
+        let story = try Story(records: ClinicalPatients.heart(seed: 9))
+        let expiring = try story.run("consent", "grant", "--key", "patient.key", "--to", story.doctor, "--actions", "diagnose",
+                                     "--until", "+3s", "--json")
+        let expiringID = try #require(try expiring.json()["grantId"] as? String, "\(expiring.stderr)")
+        #expect(try story.run("diagnose", "--key", "doctor.key", "--patient", story.patient).exitCode == 0)
+        Thread.sleep(forTimeInterval: 3.2)
+        let expired = try story.run("diagnose", "--key", "doctor.key", "--patient", story.patient)
+        #expect(expired.exitCode == 3 && expired.stderr.contains("grantExpired"), "\(expired.stderr)")
+
+        let revoked = try story.grant("diagnose")
+        #expect(try story.run("diagnose", "--key", "doctor.key", "--patient", story.patient, "--grant", revoked).exitCode == 0)
+        #expect(try story.run("consent", "revoke", "--key", "patient.key", "--grant", revoked).exitCode == 0)
+        let afterRevocation = try story.run("diagnose", "--key", "doctor.key", "--patient", story.patient, "--grant", revoked)
+        #expect(afterRevocation.exitCode == 3 && afterRevocation.stderr.contains("grantRevoked"), "\(afterRevocation.stderr)")
+
+        let log = try story.run("access", "log", "--patient", story.patient, "--json").json()
+        let accesses = try #require(log["accesses"] as? [[String: Any]])
+        #expect(accesses.map { $0["decision"] as? String ?? "?" } == ["allowed", "denied", "allowed", "denied"])
+        #expect(accesses.map { $0["result"] != nil } == [true, false, true, false])
+        #expect(accesses.map { $0["reason"] as? String ?? "-" } == ["-", "grantExpired", "-", "grantRevoked"])
+        #expect(accesses[0]["grant"] as? String == expiringID)
+        #expect(try story.run("chain", "export", "--out", "chain.hlx").exitCode == 0)
+        let audit = try story.cli.run("audit", "verify", "chain.hlx", "--genesis", story.cli.file("node-data") + "/genesis.json", "--json")
+        #expect(audit.exitCode == 0, "\(audit.stderr)")
+        #expect(try audit.json()["valid"] as? Bool == true)
+    }
+
     @Test func badArgumentsAreUsageErrors() throws {
         let cli = try CLIRunner()
         let missing = try cli.run("diagnose", "--key", "doctor.key")
