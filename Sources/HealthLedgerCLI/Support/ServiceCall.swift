@@ -55,12 +55,12 @@ enum ServiceCall {
             custodian: session.organisation, patient: patient, action: action, selector: .all, purpose: purpose, grant: grant)), by: key)
         do {
             let answer = try session.client.service(request)
-            return .released(try released(answer))
+            return .released(try released(answer, session))
         } catch let error as ClientError {
             guard case let .problem(422, code, _, detail, members) = error, ["insufficient-inputs", "service-refused"].contains(code) else {
                 throw Online.cliError(error, url: session.url)
             }
-            return .refused(try CLIRefusal(code: code, detail: detail, members: members))
+            return .refused(try CLIRefusal(code: code, detail: detail, members: members, session: session))
         } catch let error as CLIError {
             throw error
         } catch {
@@ -68,8 +68,9 @@ enum ServiceCall {
         }
     }
 
-    /// Checks that `content` hashes to `outputHash` and parses it.
-    static func released(_ answer: [String: Any]) throws(CLIError) -> Released {
+    /// Checks that `content` hashes to `outputHash`, that the committed `ServiceResult` the answer names holds
+    /// that hash for this access, and parses it.
+    static func released(_ answer: [String: Any], _ session: Online.Session) throws(CLIError) -> Released {
         guard let content = (answer["content"] as? String).flatMap({ Data(base64Encoded: $0) }).map(Array.init),
             let outputHash = answer["outputHash"] as? String
         else { throw .failure("the node's answer has no content or output hash", "check the node's version") }
@@ -77,10 +78,38 @@ enum ServiceCall {
             throw CLIError(exitCode: .verificationFailed, problem: "the released result does not match its output hash \(outputHash)",
                            remedy: "do not use it; report it to the custodian's operator")
         }
+        try checkCommitted(answer, outputHash: outputHash, session)
         do {
             return Released(answer: answer, content: content, document: try JSONParser.parse(content, limits: .record))
         } catch {
             throw .failure("the released result is not JSON: \(error)", "report it to the custodian's operator")
+        }
+    }
+
+    /// The `ServiceResult` the answer names, read from its committed block, must answer this access with
+    /// `outputHash`: the bytes shown are then the ones the ledger holds the hash of.
+    static func checkCommitted(_ answer: [String: Any], outputHash: String, _ session: Online.Session) throws(CLIError) {
+        guard let height = unsigned(answer["resultHeight"]), let id = answer["resultTransaction"] as? String else {
+            throw .failure("the node's answer names no result event", "check the node's version")
+        }
+        let block = try Online.call(session.url) { () throws(ClientError) in try session.client.block(height) }
+        let entry = (block["entries"] as? [[String: Any]])?.first { $0["id"] as? String == id }
+        let body = entry?["body"] as? [String: Any]
+        guard entry?["kind"] as? String == "ServiceResult", body?["access"] as? String == answer["transaction"] as? String,
+            body?["outputHash"] as? String == outputHash
+        else {
+            throw CLIError(exitCode: .verificationFailed,
+                           problem: "block \(height) holds no result event \(id) for this access with the released output's hash",
+                           remedy: "do not use the result; report it to the custodian's operator")
+        }
+    }
+
+    /// A whole number in a node answer (a JSON number, or its text in a problem member).
+    static func unsigned(_ value: Any?) -> UInt64? {
+        switch value {
+        case let number as NSNumber: return number.uint64Value
+        case let text as String: return UInt64(text)
+        default: return nil
         }
     }
 
@@ -121,7 +150,7 @@ struct CLIRefusal {
     let receipt: Released?
     typealias Released = ServiceCall.Released
 
-    init(code: String, detail: String, members: [String: String]) throws(CLIError) {
+    init(code: String, detail: String, members: [String: String], session: Online.Session) throws(CLIError) {
         self.code = code
         self.detail = detail
         essential = (try? JSONSerialization.jsonObject(with: Data((members["essential"] ?? "[]").utf8))) as? [String] ?? []
@@ -130,10 +159,10 @@ struct CLIRefusal {
         missing = list.map { ($0["name"] as? String ?? "?", $0["reason"] as? String ?? "?", $0["detail"] as? String ?? "") }
         var answer: [String: Any] = [:]
         for (name, value) in members { answer[name] = value }
-        for name in ["height", "resultHeight", "asOfMs", "position"] { answer[name] = members[name].flatMap { UInt64($0) } }
+        for name in ["height", "resultHeight", "asOfMs", "position"] { answer[name] = members[name].flatMap { UInt64($0) }.map { NSNumber(value: $0) } }
         answer["model"] = (try? JSONSerialization.jsonObject(with: Data((members["model"] ?? "{}").utf8))) as? [String: Any]
         answer["records"] = (try? JSONSerialization.jsonObject(with: Data((members["records"] ?? "[]").utf8))) as? [String]
-        receipt = members["content"] == nil ? nil : try ServiceCall.released(answer)
+        receipt = members["content"] == nil ? nil : try ServiceCall.released(answer, session)
     }
 
     var error: CLIError {

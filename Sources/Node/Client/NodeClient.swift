@@ -92,6 +92,9 @@ public final class NodeClient: @unchecked Sendable {
                         body: LedgerJSONBody.encode(["transaction": Hex.encode(transaction.canonicalBytes)]))
     }
 
+    /// The committed block at `height`, as JSON (docs/API.md, GET /v1/blocks/{height}).
+    public func block(_ height: UInt64) throws(ClientError) -> [String: Any] { try json("GET", "/v1/blocks/\(height)") }
+
     /// A record's registration on chain (patient, custodian, type, commitment): public metadata, no content.
     public func record(_ id: RecordID) throws(ClientError) -> [String: Any] { try json("GET", "/v1/records/\(id.hex)") }
 

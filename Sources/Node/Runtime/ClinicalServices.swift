@@ -131,13 +131,15 @@ public struct ServiceOutput: Sendable {
 public struct ServiceRefusal: Sendable {
     /// A stable name: `insufficient-inputs`, `outside-model-population`, `too-many-records`, ...
     public let reason: String
+    /// The refusal in words (`ClinicalServiceError.description`).
     public let detail: String
     /// The missing inputs with why each is missing (for `insufficient-inputs`).
     public let missing: [MissingInput]
     /// The missing inputs the minimum-inputs rule requires.
     public let essential: [String]
-    /// How many inputs were measured, and how many the rule requires (for `insufficient-inputs`).
+    /// How many inputs were measured (for `insufficient-inputs`).
     public let measured: Int?
+    /// How many measured inputs the rule requires (for `insufficient-inputs`).
     public let required: Int?
 
     init(_ error: ClinicalServiceError) {

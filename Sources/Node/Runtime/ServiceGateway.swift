@@ -13,21 +13,28 @@ import Storage
 /// The answer to an allowed diagnose or plan request: the committed access, the committed `ServiceResult`
 /// and the canonical output it names (a result, or a refusal document when the service could not run).
 public struct ServiceAnswer: Sendable {
+    /// `diagnose` or `plan`.
     public let action: AccessAction
-    /// The `RecordAccess` transaction, its block and position.
+    /// The `RecordAccess` transaction.
     public let access: TransactionID
+    /// The block that committed the access, and the access's position in it.
     public let accessHeight: UInt64
     public let position: Int
+    /// The grant that allowed it; nil when patients ran the service over their own records.
     public let grant: GrantID?
     /// The records the service read (the committed outcome's, less any erased since).
     public let records: [RecordID]
     /// The access's block time: the as-of time of the result.
     public let asOfMs: UInt64
-    /// The `ServiceResult` transaction and its block.
+    /// The `ServiceResult` transaction.
     public let result: TransactionID
+    /// The block that committed the `ServiceResult` (after the access's).
     public let resultHeight: UInt64
+    /// The model that answered, as the `ServiceResult` names it.
     public let model: Ledger.ModelReference
+    /// SHA-256 of the canonical inputs, as committed.
     public let inputHash: SHA256Digest
+    /// SHA-256 of `output`, as committed.
     public let outputHash: SHA256Digest
     /// The canonical output: `SHA-256(output) == outputHash`.
     public let output: [UInt8]
