@@ -77,11 +77,14 @@ final class BlockProducer: @unchecked Sendable {
             record(committed, timings: [("execute_ms", started, executed), ("certify_ms", executed, certified),
                                         ("append_ms", certified, DispatchTime.now())])
         }
+        // In this order, so that a transaction that leaves the mempool is already in the store or among the
+        // refusals when a waiter looks for it (NodeService.status).
+        service.tracker.remember(refused: refused)
         service.mempool.remove(Set(proposal.entries.map(\.transaction.id) + refused.map(\.0)))
         for (id, reason) in refused {
             service.log.info("transaction.refused_in_block", ["id": id.hex, "reason": String(describing: reason)])
         }
-        service.tracker.blockFinished(refused: refused)
+        service.tracker.blockFinished()
         service.metrics.set("healthledger_mempool_transactions", Double(service.mempool.count))
     }
 

@@ -20,8 +20,10 @@ final class CommitTracker: @unchecked Sendable {
     private var stopped = false
     private static let maxRemembered = 100_000
 
-    /// Called by the block producer after each block is durable.
-    func blockFinished(refused: [(TransactionID, TransactionRejection)]) {
+    /// Called by the block producer with the transactions a block left out, before it removes them from the
+    /// mempool.
+    func remember(refused: [(TransactionID, TransactionRejection)]) {
+        guard !refused.isEmpty else { return }
         condition.withLock {
             for (id, reason) in refused {
                 refusals[id] = reason
@@ -32,6 +34,13 @@ final class CommitTracker: @unchecked Sendable {
                 for id in refusalOrder.prefix(excess) { refusals[id] = nil }
                 refusalOrder.removeFirst(excess)
             }
+        }
+    }
+
+    /// Called by the block producer after each block is durable and its transactions have left the mempool:
+    /// wakes the waiters to look again.
+    func blockFinished() {
+        condition.withLock {
             generation &+= 1
             condition.broadcast()
         }

@@ -1,3 +1,4 @@
+import Clinical
 import Foundation
 import Ledger
 import Storage
@@ -23,9 +24,10 @@ public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 }
 
-/// The node's operations, independent of HTTP: admit transactions, wait for their blocks, store records and
-/// release them through the access gateway (DESIGN section 6: nothing is released before the access event
-/// naming it is committed, and denied attempts are committed too).
+/// The node's operations, independent of HTTP: admit transactions, wait for their blocks, store records,
+/// release them through the access gateway and run the clinical services over them (DESIGN section 6:
+/// nothing is released before the access event naming it is committed, and denied attempts are committed
+/// too; a service's result only after its `ServiceResult` is committed as well).
 public final class NodeService: @unchecked Sendable {
     public let genesis: Genesis
     public let store: ChainStore
@@ -37,12 +39,16 @@ public final class NodeService: @unchecked Sendable {
     public let identity: Identity
     /// The organisation this node is a custodian for.
     public let organisation: OrganisationID
+    /// The diagnosis and care-plan services, over the shipped models.
+    public let clinical: ClinicalServices
     let nodeKey: Ed25519.PrivateKey
     let executor: BlockExecutor
     let tracker = CommitTracker()
 
+    /// Loads the shipped clinical models (`serviceLimits` bound what one diagnose or plan call reads); throws
+    /// when the key is no validator's or a model fails its hash.
     public init(genesis: Genesis, store: ChainStore, vault: RecordVault, nodeKey: Ed25519.PrivateKey, mempoolCapacity: Int,
-                clock: any Clock, log: Log, metrics: Metrics) throws(NodeError) {
+                clock: any Clock, log: Log, metrics: Metrics, serviceLimits: ExtractionLimits = .standard) throws(NodeError) {
         let identity = Identity(publicKey: nodeKey.publicKey)
         guard let validator = genesis.validators.first(where: { $0.key == identity }) else {
             throw .configuration("this node's key (\(identity.text)) is not a validator in the genesis")
@@ -53,6 +59,7 @@ public final class NodeService: @unchecked Sendable {
         self.nodeKey = nodeKey
         self.identity = identity
         organisation = validator.organisation
+        clinical = try ClinicalServices.shipped(limits: serviceLimits)
         mempool = Mempool(capacity: mempoolCapacity)
         self.clock = clock
         self.log = log
@@ -101,14 +108,20 @@ public final class NodeService: @unchecked Sendable {
     }
 
     /// Where a transaction stands now.
+    ///
+    /// The mempool is asked first: the block producer appends a block to the store and remembers its refusals
+    /// before it removes their transactions from the mempool, so a transaction the mempool no longer holds is
+    /// already found in the store or among the refusals. (Asked the other way round, a look-up that reached the
+    /// store just before the append and the mempool just after the removal found the transaction nowhere.)
     public func status(of id: TransactionID) throws(NodeError) -> TransactionStatus {
+        if mempool.contains(id) { return .pending }
         do {
             if let location = try store.location(of: id) { return .committed(height: location.height, position: location.position) }
         } catch {
             throw .storage(error)
         }
         if let refusal = tracker.refusal(of: id) { return .refused(refusal) }
-        return mempool.contains(id) ? .pending : .unknown
+        return .unknown
     }
 
     /// Waits up to `timeoutMs` for the transaction to be committed or refused.
