@@ -37,7 +37,7 @@ struct ConsortiumBenchmark {
         let (e1, e2) = Ed25519Baseline.measure(seconds: options.baselineSeconds, report: progress)
         let directory = try scratchDirectory(options.directory, prefix: "healthledger-bench-consortium")
         defer { if options.directory == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        let binary = try nodeBinary()
+        let binary = try NodeBinary.find(options.nodeBinary)
         let consortium = try makeConsortium(in: directory)
         var nodes: [NodeProcess] = []
         defer { for node in nodes { node.stop() } }
@@ -75,17 +75,6 @@ struct ConsortiumBenchmark {
     }
 
     // MARK: Setup
-
-    /// The `healthledger` binary: the option, else the one beside this program.
-    private func nodeBinary() throws -> String {
-        if let binary = options.nodeBinary { return binary }
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let candidate = URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("healthledger").path
-        guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw NodeBenchError.node("no healthledger binary at \(candidate): build it (swift build -c release --product healthledger) or pass --node-binary")
-        }
-        return candidate
-    }
 
     private func makeConsortium(in directory: String) throws -> Consortium {
         let count = options.nodes

@@ -73,7 +73,7 @@ struct NodeBenchmark {
         let (e1, e2) = Ed25519Baseline.measure(seconds: options.baselineSeconds, report: progress)
         let directory = try scratchDirectory(options.directory, prefix: "healthledger-bench-node")
         defer { if options.directory == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        let binary = try nodeBinary()
+        let binary = try NodeBinary.find(options.nodeBinary)
         progress("node binary: \(binary); scratch: \(directory)")
 
         var result: [String: Any] = ["ed25519_verify_per_s_1t": Int(e1), "ed25519_verify_per_s_2t": Int(e2)]
@@ -140,16 +140,6 @@ struct NodeBenchmark {
             "node_restart_le_2s": (result["node_restart_s"] as? Double ?? .infinity) <= 2,
         ]
         return result
-    }
-
-    private func nodeBinary() throws -> String {
-        if let binary = options.nodeBinary { return binary }
-        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let candidate = URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("healthledger").path
-        guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw NodeBenchError.node("no healthledger binary at \(candidate): build it (swift build -c release --product healthledger) or pass --node-binary")
-        }
-        return candidate
     }
 
     // MARK: Setup through the API

@@ -196,6 +196,20 @@ final class NodeProcess: @unchecked Sendable {
     deinit { if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() } }
 }
 
+/// The `healthledger` binary the node parts start.
+enum NodeBinary {
+    /// `given`, else the `healthledger` beside this program.
+    static func find(_ given: String?) throws -> String {
+        if let given { return given }
+        let own = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let candidate = URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("healthledger").path
+        guard FileManager.default.isExecutableFile(atPath: candidate) else {
+            throw NodeBenchError.node("no healthledger binary at \(candidate): build it (swift build -c release --product healthledger) or pass --node-binary")
+        }
+        return candidate
+    }
+}
+
 /// CPU seconds (user + system) of /proc/ID/stat ("self" for this process).
 func cpuSecondsOfProcess(_ id: String) -> Double {
     guard let stat = try? String(contentsOfFile: "/proc/\(id)/stat", encoding: .utf8),

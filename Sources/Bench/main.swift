@@ -8,6 +8,8 @@ let usage = """
                                    [--latency-seconds S] [--access-samples N] [--decisions N] [--restarts N]
                                    [--no-fast-interval] [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
            healthledger-bench peers [--seconds-per-size S] [--handshakes N] [--baseline-seconds S]
+           healthledger-bench clinical [--service-patients N] [--service-samples N] [--node-binary PATH]
+                                       [--baseline-seconds S] [--dir DIR]
            healthledger-bench consortium [--clients N] [--window-seconds S] [--latency-seconds S] [--batch-size N]
                                          [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
 
@@ -18,6 +20,9 @@ let usage = """
              1,000,000 grants, node peak memory, restart time on a ledger of more than 1,000,000 events
       peers  Ed25519 baseline, then two validators' TLS peer links on loopback: frames/s and MB/s for 200 B,
              4 KiB, 64 KiB and 1 MiB payloads; full mutual TLS 1.3 handshakes per second
+      clinical Ed25519 baseline, then against a real `healthledger node` process (the single-node default):
+             sequential POST /v1/diagnose and /v1/plan end to end (gate, records, extraction, inference, result
+             commit): p50/p99 latency and requests/s; the computation alone in process
       consortium  Ed25519 baseline, then four validator processes running consensus on loopback: committed
              tx/s at saturation (batches sent to all four), commit latency at half that rate; ratios to E2/4
 
@@ -34,7 +39,7 @@ let usage = """
       --decisions N          policy decisions timed (default 20000)
       --restarts N           timed restarts (default 3; the median is reported)
       --no-fast-interval     skip the second access measurement on a genesis with blockIntervalMs = 1
-      --node-binary PATH     the healthledger binary (default: beside this program)
+      --node-binary PATH     the healthledger binary (default: beside this program; node, clinical and consortium)
     Options (consortium):
       --clients N            client connections at saturation, spread over the validators (default 8)
       --window-seconds S     saturation window after a 3 s warm-up (default 10); --latency-seconds S (default 10)
@@ -42,6 +47,9 @@ let usage = """
     Options (peers):
       --seconds-per-size S   how long each payload size streams (default 3)
       --handshakes N         handshakes timed (default 2000)
+    Options (clinical):
+      --service-patients N   patients with a cardiology and a diabetes work-up stored through the API (default 50)
+      --service-samples N    timed requests per service, after 20 warm-up requests (default 400)
     Common:
       --baseline-seconds S   how long each Ed25519 baseline runs (default 3)
       --dir DIR              scratch directory (default: a new temporary directory, removed afterwards)
@@ -58,6 +66,7 @@ signal(SIGPIPE, SIG_IGN)
 var options = CoreBenchmark.Options()
 var nodeOptions = NodeBenchmark.Options()
 var peerOptions = PeerBenchmark.Options()
+var clinicalOptions = ClinicalBenchmark.Options()
 var consortiumOptions = ConsortiumBenchmark.Options()
 var parts: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
@@ -73,17 +82,19 @@ while let argument = arguments.popFirst() {
     }
     switch argument {
     case "-h", "--help": print(usage); exit(0)
-    case "core", "node", "peers", "consortium": parts.append(argument)
+    case "core", "node", "peers", "clinical", "consortium": parts.append(argument)
     case "--events": options.events = number(10_000...50_000_000)
     case "--block-size": options.blockSize = number(1...100_000)
     case "--baseline-seconds":
         options.baselineSeconds = Double(number(1...60))
         nodeOptions.baselineSeconds = options.baselineSeconds
         peerOptions.baselineSeconds = options.baselineSeconds
+        clinicalOptions.baselineSeconds = options.baselineSeconds
         consortiumOptions.baselineSeconds = options.baselineSeconds
     case "--dir":
         options.directory = value()
         nodeOptions.directory = options.directory
+        clinicalOptions.directory = options.directory
         consortiumOptions.directory = options.directory
     case "--grants": nodeOptions.grants = number(1_000...50_000_000)
     case "--patients": nodeOptions.patients = number(1_000...10_000_000)
@@ -103,19 +114,23 @@ while let argument = arguments.popFirst() {
     case "--no-fast-interval": nodeOptions.fastInterval = false
     case "--node-binary":
         nodeOptions.nodeBinary = value()
+        clinicalOptions.nodeBinary = nodeOptions.nodeBinary
         consortiumOptions.nodeBinary = nodeOptions.nodeBinary
     case "--seconds-per-size": peerOptions.secondsPerSize = Double(number(1...600))
     case "--handshakes": peerOptions.handshakes = number(10...1_000_000)
+    case "--service-patients": clinicalOptions.patients = number(1...10_000)
+    case "--service-samples": clinicalOptions.samples = number(10...1_000_000)
     default: fail("unknown argument \(argument)\n\n\(usage)", code: 2)
     }
 }
-guard parts.count <= 1 else { fail("name one part (core, node, peers or consortium)\n\n\(usage)", code: 2) }
+guard parts.count <= 1 else { fail("name one part (core, node, peers, clinical or consortium)\n\n\(usage)", code: 2) }
 
 do {
     let result: [String: Any]
     switch parts.first {
     case "node": result = try NodeBenchmark(options: nodeOptions).run()
     case "peers": result = try PeerBenchmark(options: peerOptions).run()
+    case "clinical": result = try ClinicalBenchmark(options: clinicalOptions).run()
     case "consortium": result = try ConsortiumBenchmark(options: consortiumOptions).run()
     default: result = try CoreBenchmark(options: options).run()
     }

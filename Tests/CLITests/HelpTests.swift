@@ -8,7 +8,7 @@ import Testing
 
     static let commands = [
         "key new", "key show", "genesis init", "genesis show", "node", "practitioner enroll", "record put", "record get",
-        "consent grant", "consent revoke", "consent list", "access log", "chain export", "audit verify", "model train",
+        "diagnose", "plan", "consent grant", "consent revoke", "consent list", "access log", "chain export", "audit verify", "model train",
         "model evaluate",
     ]
     static let groups = ["", "key", "genesis", "practitioner", "record", "consent", "access", "chain", "audit", "model"]

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import Ledger
 import Node
 import Storage
@@ -17,19 +18,25 @@ final class TestNode {
     let organisation: OrganisationID
     let logLines = LogLines()
 
-    init() throws {
+    private let configure: @Sendable (inout NodeConfiguration) -> Void
+
+    /// `configure` adjusts the node's configuration (the data directory and port are set).
+    init(configure: @escaping @Sendable (inout NodeConfiguration) -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("healthledger-node-\(UUID().uuidString)").path
         dataDirectory = DataDirectory(path: directory)
+        self.configure = configure
         _ = try dataDirectory.initialiseEmbeddedDefault(listenAddress: "127.0.0.1:0", nowMs: SystemClock().nowMs())
-        runtime = try Self.start(dataDirectory, logLines: logLines)
+        runtime = try Self.start(dataDirectory, logLines: logLines, configure: configure)
         client = try NodeClient(url: runtime.url)
         signer = RequestSigner(chainID: runtime.service.genesis.chainID)
         adminKey = try KeyFile.load(from: dataDirectory.adminKeyFile, passphrase: nil)
         organisation = runtime.service.organisation
     }
 
-    private static func start(_ dataDirectory: DataDirectory, logLines: LogLines) throws -> NodeRuntime {
+    private static func start(_ dataDirectory: DataDirectory, logLines: LogLines,
+                              configure: (inout NodeConfiguration) -> Void) throws -> NodeRuntime {
         var configuration = NodeConfiguration(dataDirectory: dataDirectory)
+        configure(&configuration)
         configuration.listenPort = 0
         return try NodeRuntime.start(configuration, log: Log(clock: SystemClock()) { logLines.append($0) })
     }
@@ -37,7 +44,7 @@ final class TestNode {
     /// Stops and starts the node on the same data directory.
     func restart() throws {
         runtime.stop()
-        runtime = try Self.start(dataDirectory, logLines: logLines)
+        runtime = try Self.start(dataDirectory, logLines: logLines, configure: configure)
         client = try NodeClient(url: runtime.url)
     }
 
@@ -68,6 +75,22 @@ final class TestNode {
         return RecordID(hex: result["recordId"] as! String)!
     }
 
+    /// Stores FHIR resources about `patient` written by `author`, in order; returns their record ids.
+    func storeRecords(_ resources: [[UInt8]], about patient: Identity, by author: Ed25519.PrivateKey) throws -> [RecordID] {
+        try resources.map { resource in
+            let result = try client.storeRecord(resource: resource, submission: signer.submission(resource: resource, patient: patient,
+                                                                                                   custodian: organisation, by: author))
+            return try #require(RecordID(hex: result["recordId"] as? String ?? ""), "stored: \(result)")
+        }
+    }
+
+    /// A signed `diagnose` or `plan` request for all of the patient's records at this node.
+    func serviceRequest(_ action: AccessAction, of patient: Identity, by requester: Ed25519.PrivateKey,
+                        custodian: OrganisationID? = nil) -> SignedTransaction {
+        signer.transaction(.recordAccess(RecordAccess(custodian: custodian ?? organisation, patient: patient, action: action, selector: .all)),
+                           by: requester)
+    }
+
     /// Grants `actions` to `grantee`; returns the grant id.
     func grant(from patient: Ed25519.PrivateKey, to grantee: Grantee, actions: [AccessAction] = [.read],
                notAfterMs: UInt64? = nil) throws -> GrantID {
@@ -84,6 +107,12 @@ final class TestNode {
 }
 
 func identity(_ key: Ed25519.PrivateKey) -> Identity { Identity(publicKey: key.publicKey) }
+
+/// The status and members of the problem a client call threw; nil for any other error.
+func problem(_ error: any Error) -> (status: Int, code: String, members: [String: String])? {
+    guard case let .problem(status, code, _, _, members)? = error as? ClientError else { return nil }
+    return (status, code, members)
+}
 
 /// Collected log lines, to check what the node logs.
 final class LogLines: @unchecked Sendable {

@@ -10,6 +10,8 @@ enum CommandTable {
         PractitionerEnroll.command,
         RecordPut.command,
         RecordGet.command,
+        Diagnose.command,
+        Plan.command,
         ConsentGrant.command,
         ConsentRevoke.command,
         ConsentList.command,

@@ -162,6 +162,11 @@ enum AccessLog {
         path: ["access", "log"],
         abstract: "Show every access to a patient's records, allowed and denied (accounting of disclosures).",
         options: [.value("patient", "ID", required: true, help: "The patient's identity (hlk1...)."), .node],
+        discussion: """
+            One line per access: block time, decision, action, requester, and the grant (allowed) or the reason
+            (denied). An allowed diagnose or plan access also names its result event: the model and the hash of
+            the result the node released (the result itself is never on the ledger).
+            """,
         run: run)
 
     static func run(_ invocation: Invocation) throws(CLIError) -> CommandOutput {
@@ -177,7 +182,10 @@ enum AccessLog {
         let lines = accesses.map { access in
             let decision = access["decision"] as? String ?? "?"
             let detail = decision == "allowed" ? "grant \(access["grant"] as? String ?? "(own records)")" : "reason \(access["reason"] as? String ?? "?")"
-            return "\(access["time"] as? String ?? "?")  \(decision)  \(access["action"] as? String ?? "?")  by \(access["requester"] as? String ?? "?")  \(detail)"
+            let line = "\(access["time"] as? String ?? "?")  \(decision)  \(access["action"] as? String ?? "?")  by \(access["requester"] as? String ?? "?")  \(detail)"
+            guard let result = access["result"] as? [String: Any] else { return line }
+            let model = (result["model"] as? [String: Any])?["id"] as? String ?? "?"
+            return line + "  result \(result["transaction"] as? String ?? "?") (\(model), output hash \(result["outputHash"] as? String ?? "?"))"
         }
         return CommandOutput(text: accesses.isEmpty ? "no accesses" : lines.joined(separator: "\n"),
                              json: ["patient": .string(patient.text), "accesses": Online.json(accesses)])

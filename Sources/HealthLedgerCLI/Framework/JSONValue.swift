@@ -9,6 +9,9 @@ enum JSONValue: Sendable, Equatable {
     case bool(Bool)
     case array([JSONValue])
     case object([Member])
+    /// JSON text written as it is: the canonical output of a clinical service, after its hash was checked, so
+    /// that a script can hash the same bytes again.
+    case verbatim(String)
 
     struct Member: Sendable, Equatable {
         let name: String
@@ -26,6 +29,7 @@ enum JSONValue: Sendable, Equatable {
         case let .array(items): return "[" + items.map(\.encoded).joined(separator: ",") + "]"
         case let .object(members):
             return "{" + members.map { Self.quoted($0.name) + ":" + $0.value.encoded }.joined(separator: ",") + "}"
+        case let .verbatim(text): return text
         }
     }
 

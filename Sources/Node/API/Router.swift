@@ -19,7 +19,7 @@ final class Router: Sendable {
         ("GET", "/health"), ("GET", "/metrics"),
         ("GET", "/v1/chain/head"), ("GET", "/v1/chain/genesis"), ("GET", "/v1/chain/export"), ("GET", "/v1/blocks/{height}"),
         ("POST", "/v1/transactions"), ("POST", "/v1/transactions/batch"), ("GET", "/v1/transactions/{id}"),
-        ("POST", "/v1/records"), ("GET", "/v1/records/{id}"), ("POST", "/v1/access"),
+        ("POST", "/v1/records"), ("GET", "/v1/records/{id}"), ("POST", "/v1/access"), ("POST", "/v1/diagnose"), ("POST", "/v1/plan"),
         ("GET", "/v1/patients/{patient}/consents"), ("GET", "/v1/patients/{patient}/accesses"),
         ("GET", "/v1/consensus"), ("GET", "/v1/consensus/evidence"),
     ]
@@ -75,6 +75,8 @@ final class Router: Sendable {
         case "/v1/records": return try storeRecord(request)
         case "/v1/records/{id}": return try recordInfo(parameters["id"]!)
         case "/v1/access": return try access(request)
+        case "/v1/diagnose": return try clinicalService(.diagnose, request)
+        case "/v1/plan": return try clinicalService(.plan, request)
         case "/v1/patients/{patient}/consents": return try consents(parameters["patient"]!)
         case "/v1/patients/{patient}/accesses": return try accesses(parameters["patient"]!, request.query)
         case "/v1/consensus": return consensusStatus()
@@ -279,6 +281,24 @@ final class Router: Sendable {
                                      "decision": "allowed", "records": records]
         object["grant"] = release.grant?.hex
         return .json(200, LedgerJSON.encode(object))
+    }
+
+    // MARK: Clinical services
+
+    /// `POST /v1/diagnose` and `POST /v1/plan`: like `/v1/access`, but the answer is the service's output,
+    /// released once its `ServiceResult` is committed; never the records.
+    private func clinicalService(_ action: AccessAction, _ request: HTTPRequest) throws -> HTTPResponse {
+        let body = try JSONBody(request, allowed: ["transaction"])
+        let bytes = try body.hex("transaction")
+        let waitMs = max(try Self.waitMs(request.query), Self.defaultWaitMs)
+        let answer: ServiceAnswer
+        do {
+            answer = try service.serve(action, encoded: bytes, waitMs: waitMs)
+        } catch {
+            throw Problem(gateway: error)
+        }
+        if let refusal = answer.refusal { return ServiceJSON.refusal(answer, refusal) }
+        return ServiceJSON.result(answer)
     }
 
     // MARK: Patients

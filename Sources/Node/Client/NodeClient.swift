@@ -5,7 +5,8 @@ import Transport
 /// An error answer from a node, or a failure to reach it. Safe to print.
 public enum ClientError: Error, CustomStringConvertible {
     case transport(TransportError)
-    /// The node answered with an RFC 9457 problem.
+    /// The node answered with an RFC 9457 problem; `members` holds its other members, strings as they are and
+    /// other values as JSON text.
     case problem(status: Int, code: String, title: String, detail: String, members: [String: String])
     case unexpectedResponse(String)
 
@@ -80,6 +81,20 @@ public final class NodeClient: @unchecked Sendable {
         try json("POST", "/v1/access", body: LedgerJSONBody.encode(["transaction": Hex.encode(transaction.canonicalBytes)]))
     }
 
+    /// Sends a signed `RecordAccess` with action `diagnose` or `plan` to `POST /v1/diagnose` or `/v1/plan`;
+    /// returns the receipt with the result, or throws the denial or the service's refusal (`insufficient-inputs`,
+    /// `service-refused`: a 422 problem whose members include the committed receipt).
+    public func service(_ transaction: SignedTransaction) throws(ClientError) -> [String: Any] {
+        guard case let .recordAccess(request) = transaction.transaction.body, request.action != .read else {
+            preconditionFailure("service(_:) takes a diagnose or plan RecordAccess")
+        }
+        return try json("POST", "/v1/\(request.action.name)",
+                        body: LedgerJSONBody.encode(["transaction": Hex.encode(transaction.canonicalBytes)]))
+    }
+
+    /// The committed block at `height`, as JSON (docs/API.md, GET /v1/blocks/{height}).
+    public func block(_ height: UInt64) throws(ClientError) -> [String: Any] { try json("GET", "/v1/blocks/\(height)") }
+
     /// A record's registration on chain (patient, custodian, type, commitment): public metadata, no content.
     public func record(_ id: RecordID) throws(ClientError) -> [String: Any] { try json("GET", "/v1/records/\(id.hex)") }
 
@@ -145,12 +160,20 @@ public final class NodeClient: @unchecked Sendable {
         let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
         var members: [String: String] = [:]
         for (key, value) in object where !["type", "title", "status", "detail", "code"].contains(key) {
-            members[key] = "\(value)"
+            members[key] = value as? String ?? jsonText(value)
         }
         return .problem(status: response.status, code: object["code"] as? String ?? "http-\(response.status)",
                         title: object["title"] as? String ?? "HTTP \(response.status)",
                         detail: object["detail"] as? String ?? "no detail", members: members)
     }
+}
+
+/// A member of a problem that is not a string (a number, a list, an object), as JSON text.
+private func jsonText(_ value: Any) -> String {
+    guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]) else {
+        return "\(value)"
+    }
+    return String(decoding: data, as: UTF8.self)
 }
 
 enum LedgerJSONBody {

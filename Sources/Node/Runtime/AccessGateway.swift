@@ -27,7 +27,8 @@ public enum GatewayError: Error, CustomStringConvertible {
         case .badSignature: return "the request's signature does not verify"
         case let .wrongChain(chain): return "the request was signed for chain \(chain), not this node's"
         case let .notCustodian(organisation): return "this node does not hold records of \(organisation): send the request to that organisation's node"
-        case let .unsupportedAction(action): return "action \(action) is not served by this endpoint"
+        case let .unsupportedAction(action):
+            return "the request's action is \(action), which this endpoint does not serve: send it to \(NodeService.route(serving: action))"
         case .stale: return "the request is too old or from the future: sign a new one (check the clock)"
         case .replayed: return "this signed request was already used: sign a new one"
         case .resourceHashMismatch: return "the resource does not match the hash the author signed"
@@ -154,6 +155,25 @@ extension NodeService {
     /// Serves a signed `RecordAccess` read request: commits it (allowed or denied) and, only when the committed
     /// outcome allows it, releases the records from the vault.
     public func access(encoded bytes: [UInt8], waitMs: Int) throws(GatewayError) -> AccessRelease {
+        let (transaction, request) = try decodeAccess(bytes, serving: .read)
+        let access = try commitAccess(transaction, request, waitMs: waitMs)
+        let records = try readRecords(access.recordIDs)
+        log.info("access.released", ["transaction": transaction.id.hex, "height": access.height, "records": records.count])
+        return AccessRelease(transaction: transaction.id, height: access.height, position: access.position, grant: access.grant, records: records)
+    }
+
+    /// The route that serves `action`: reads at `/v1/access`, the clinical services at their own routes.
+    static func route(serving action: AccessAction) -> String {
+        switch action {
+        case .read: return "POST /v1/access"
+        case .diagnose: return "POST /v1/diagnose"
+        case .plan: return "POST /v1/plan"
+        }
+    }
+
+    /// Decodes a signed `RecordAccess` for this custodian and `action`. Nothing is admitted: a request with
+    /// another action is refused here, before it could be committed.
+    func decodeAccess(_ bytes: [UInt8], serving action: AccessAction) throws(GatewayError) -> (SignedTransaction, RecordAccess) {
         guard bytes.count <= Transaction.maxEncodedBytes else { throw .malformed("the request is too large") }
         let transaction: SignedTransaction
         do {
@@ -165,46 +185,73 @@ extension NodeService {
             throw .malformed("expected a RecordAccess transaction, got \(transaction.transaction.kind)")
         }
         guard request.custodian == organisation else { throw .notCustodian(request.custodian) }
-        guard request.action == .read else { throw .unsupportedAction(request.action) }
+        guard request.action == action else { throw .unsupportedAction(request.action) }
+        return (transaction, request)
+    }
+
+    /// Admits the access request and waits for its block. Returns the committed outcome when it allows the
+    /// access; a committed denial is logged and thrown (`denied`), and anything that kept the request from
+    /// being committed is thrown too: nothing may be released then.
+    func commitAccess(_ transaction: SignedTransaction, _ request: RecordAccess, waitMs: Int) throws(GatewayError) -> CommittedAccess {
         do {
             try admit(transaction)
         } catch {
             throw .admission(error)
         }
-        return try release(transaction, waitMs: waitMs)
-    }
-
-    private func release(_ transaction: SignedTransaction, waitMs: Int) throws(GatewayError) -> AccessRelease {
-        let committed: (entry: BlockEntry, height: UInt64, position: Int, blockTimeMs: UInt64)
-        do {
-            let status = try waitForCommit(transaction.id, timeoutMs: waitMs)
-            if case let .refused(rejection) = status { throw GatewayError.admission(.refused(rejection)) }
-            guard case .committed = status, let entry = try committedEntry(transaction.id) else { throw GatewayError.notCommitted(status) }
-            committed = entry
-        } catch let error as GatewayError {
-            throw error
-        } catch {
-            throw .node(error as? NodeError ?? .configuration("\(error)"))
-        }
+        let committed = try waitForCommittedEntry(transaction.id, waitMs: waitMs)
         switch committed.entry.outcome {
         case let .allowed(grant, recordIDs)?:
-            var records: [ReleasedRecord] = []
-            for id in recordIDs {
-                do {
-                    let record = try vault.get(id)
-                    records.append(ReleasedRecord(id: id, type: record.type, resource: record.resource, salt: record.salt))
-                } catch {
-                    if case .recordErased = error { continue }
-                    throw .vault(error)
-                }
-            }
-            log.info("access.released", ["transaction": transaction.id.hex, "height": committed.height, "records": records.count])
-            return AccessRelease(transaction: transaction.id, height: committed.height, position: committed.position, grant: grant, records: records)
+            return CommittedAccess(transaction: transaction.id, request: request, height: committed.height, position: committed.position,
+                                   blockTimeMs: committed.blockTimeMs, grant: grant, recordIDs: recordIDs)
         case let .denied(reason)?:
-            log.info("access.denied", ["transaction": transaction.id.hex, "height": committed.height, "reason": LedgerJSON.reasonCode(reason)])
+            log.info("access.denied", ["transaction": transaction.id.hex, "height": committed.height, "action": request.action.name,
+                                       "reason": LedgerJSON.reasonCode(reason)])
             throw .denied(reason, transaction: transaction.id, height: committed.height)
         case nil:
             throw .malformed("the committed entry has no access outcome")
         }
     }
+
+    /// Waits up to `waitMs` for the transaction's block and returns its committed entry.
+    func waitForCommittedEntry(_ id: TransactionID, waitMs: Int) throws(GatewayError)
+        -> (entry: BlockEntry, height: UInt64, position: Int, blockTimeMs: UInt64)
+    {
+        do {
+            let status = try waitForCommit(id, timeoutMs: waitMs)
+            if case let .refused(rejection) = status { throw GatewayError.admission(.refused(rejection)) }
+            guard case .committed = status, let entry = try committedEntry(id) else { throw GatewayError.notCommitted(status) }
+            return entry
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw .node(error as? NodeError ?? .configuration("\(error)"))
+        }
+    }
+
+    /// Decrypts the records a committed outcome names; a record erased since is left out.
+    func readRecords(_ ids: [RecordID]) throws(GatewayError) -> [ReleasedRecord] {
+        var records: [ReleasedRecord] = []
+        for id in ids {
+            do {
+                let record = try vault.get(id)
+                records.append(ReleasedRecord(id: id, type: record.type, resource: record.resource, salt: record.salt))
+            } catch {
+                if case .recordErased = error { continue }
+                throw .vault(error)
+            }
+        }
+        return records
+    }
+}
+
+/// An access request whose committed outcome allows it: what the gateway may act on.
+struct CommittedAccess {
+    let transaction: TransactionID
+    let request: RecordAccess
+    let height: UInt64
+    let position: Int
+    /// The block's time: the only time the services may use, so a result can be reproduced from the chain.
+    let blockTimeMs: UInt64
+    let grant: GrantID?
+    let recordIDs: [RecordID]
 }

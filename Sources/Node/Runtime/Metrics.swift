@@ -12,6 +12,7 @@ public final class Metrics: @unchecked Sendable {
         "healthledger_blocks_committed_total": ("counter", "Blocks committed."),
         "healthledger_accesses_total": ("counter", "Record accesses committed, by decision."),
         "healthledger_records_stored_total": ("counter", "Records sealed in the vault and registered on chain."),
+        "healthledger_service_calls_total": ("counter", "Diagnose and plan calls answered after their ServiceResult was committed, by action and outcome (result, refused)."),
         "healthledger_http_requests_total": ("counter", "HTTP requests answered, by status class."),
         "healthledger_chain_height": ("gauge", "Height of the last committed block."),
         "healthledger_mempool_transactions": ("gauge", "Transactions waiting in the mempool."),

@@ -1,3 +1,4 @@
+import Clinical
 import Foundation
 import Ledger
 import Storage
@@ -14,6 +15,8 @@ public struct NodeConfiguration: Sendable {
     public var listenHost = "127.0.0.1"
     public var listenPort: UInt16 = 7700
     public var mempoolCapacity = 10_000
+    /// How much one diagnose or plan call reads: at most 10,000 records and 64 MiB by default.
+    public var serviceLimits = ExtractionLimits.standard
     public var http = HTTPServerConfiguration()
     /// Peer links and the consensus thread, when the genesis has several validators (docs/CONSENSUS.md).
     public var consensus = ConsensusSettings()
@@ -60,7 +63,8 @@ public final class NodeRuntime: @unchecked Sendable {
             throw .configuration("cannot open the data directory \(directory.path): \(error)")
         }
         let service = try NodeService(genesis: genesis, store: store, vault: vault, nodeKey: nodeKey,
-                                      mempoolCapacity: configuration.mempoolCapacity, clock: clock, log: log, metrics: Metrics())
+                                      mempoolCapacity: configuration.mempoolCapacity, clock: clock, log: log, metrics: Metrics(),
+                                      serviceLimits: configuration.serviceLimits)
         return try NodeRuntime(configuration: configuration, service: service)
     }
 

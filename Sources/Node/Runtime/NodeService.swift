@@ -1,3 +1,4 @@
+import Clinical
 import Foundation
 import Ledger
 import Storage
@@ -23,9 +24,10 @@ public enum AdmissionError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 }
 
-/// The node's operations, independent of HTTP: admit transactions, wait for their blocks, store records and
-/// release them through the access gateway (DESIGN section 6: nothing is released before the access event
-/// naming it is committed, and denied attempts are committed too).
+/// The node's operations, independent of HTTP: admit transactions, wait for their blocks, store records,
+/// release them through the access gateway and run the clinical services over them (DESIGN section 6:
+/// nothing is released before the access event naming it is committed, and denied attempts are committed
+/// too; a service's result only after its `ServiceResult` is committed as well).
 public final class NodeService: @unchecked Sendable {
     public let genesis: Genesis
     public let store: ChainStore
@@ -37,6 +39,8 @@ public final class NodeService: @unchecked Sendable {
     public let identity: Identity
     /// The organisation this node is a custodian for.
     public let organisation: OrganisationID
+    /// The diagnosis and care-plan services, over the shipped models.
+    public let clinical: ClinicalServices
     let nodeKey: Ed25519.PrivateKey
     let executor: BlockExecutor
     let tracker = CommitTracker()
@@ -44,8 +48,10 @@ public final class NodeService: @unchecked Sendable {
     /// (those from clients, not those from peers); set by the consensus engine before the node serves.
     var admissionObserver: (@Sendable (SignedTransaction, _ relay: Bool) -> Void)?
 
+    /// Loads the shipped clinical models (`serviceLimits` bound what one diagnose or plan call reads); throws
+    /// when the key is no validator's or a model fails its hash.
     public init(genesis: Genesis, store: ChainStore, vault: RecordVault, nodeKey: Ed25519.PrivateKey, mempoolCapacity: Int,
-                clock: any Clock, log: Log, metrics: Metrics) throws(NodeError) {
+                clock: any Clock, log: Log, metrics: Metrics, serviceLimits: ExtractionLimits = .standard) throws(NodeError) {
         let identity = Identity(publicKey: nodeKey.publicKey)
         guard let validator = genesis.validators.first(where: { $0.key == identity }) else {
             throw .configuration("this node's key (\(identity.text)) is not a validator in the genesis")
@@ -56,6 +62,7 @@ public final class NodeService: @unchecked Sendable {
         self.nodeKey = nodeKey
         self.identity = identity
         organisation = validator.organisation
+        clinical = try ClinicalServices.shipped(limits: serviceLimits)
         mempool = Mempool(capacity: mempoolCapacity)
         self.clock = clock
         self.log = log
