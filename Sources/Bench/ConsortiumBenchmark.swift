@@ -20,6 +20,8 @@ struct ConsortiumBenchmark {
         var windowSeconds = 10.0
         var latencySeconds = 10.0
         var batchSize = 100
+        /// Also measure the commit latency at this fixed rate (tx/s), besides half the saturation rate.
+        var extraLatencyRate: Int?
     }
 
     let options: Options
@@ -55,6 +57,11 @@ struct ConsortiumBenchmark {
         result.merge(saturation) { $1 }
         let rate = saturation["consortium_commit_tx_per_s"] as! Double
         result.merge(try measureLatency(nodes: nodes, population: population, rate: rate / 2)) { $1 }
+        if let extra = options.extraLatencyRate {
+            let low = try measureLatency(nodes: nodes, population: population, rate: Double(extra), offset: 2_000_000)
+            result["consortium_commit_latency_ms_p50_at_\(extra)_tx_per_s"] = low["consortium_commit_latency_ms_p50"]
+            result["consortium_commit_latency_ms_p99_at_\(extra)_tx_per_s"] = low["consortium_commit_latency_ms_p99"]
+        }
         try expectSameChain(nodes)
         for node in nodes { guard node.stop() == 0 else { throw NodeBenchError.node("a validator did not exit cleanly (see \(node.logPath))") } }
         nodes = []
@@ -229,14 +236,15 @@ struct ConsortiumBenchmark {
 
     /// Sends the mix at `rate` on a fixed schedule (open loop) to the validators in turn; one slot in
     /// `sampleEvery` is sent with `wait=true` and timed from its send to the committed answer.
-    private func measureLatency(nodes: [NodeProcess], population: NodeBenchmark.Population, rate: Double) throws -> [String: Any] {
+    private func measureLatency(nodes: [NodeProcess], population: NodeBenchmark.Population, rate: Double,
+                                offset: Int = 1_000_000) throws -> [String: Any] {
         let seconds = options.latencySeconds
         let slots = Int(rate * seconds)
         let sampleEvery = max(1, Int(rate / 150))
         let samplers = 64
-        progress("commit latency at \(Int(rate)) tx/s (half the saturation rate) for \(seconds) s, spread over the validators: "
+        progress("commit latency at \(Int(rate)) tx/s for \(seconds) s, spread over the validators: "
             + "signing \(slots) transactions...")
-        let transactions = parallelMap(slots) { population.mixed($0 + 1_000_000) }
+        let transactions = parallelMap(slots) { population.mixed($0 + offset) }
         let bodies = transactions.map(transactionBody)
         let urls = nodes.map(\.url)
         let latencies = Tally()

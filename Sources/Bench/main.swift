@@ -10,7 +10,7 @@ let usage = """
            healthledger-bench peers [--seconds-per-size S] [--handshakes N] [--baseline-seconds S]
            healthledger-bench clinical [--service-patients N] [--service-samples N] [--node-binary PATH]
                                        [--baseline-seconds S] [--dir DIR]
-           healthledger-bench consortium [--clients N] [--window-seconds S] [--latency-seconds S] [--batch-size N]
+           healthledger-bench consortium [--clients N] [--window-seconds S] [--latency-seconds S] [--batch-size N] [--latency-rate R]
                                          [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
 
     Parts:
@@ -44,6 +44,7 @@ let usage = """
       --clients N            client connections at saturation, spread over the validators (default 8)
       --window-seconds S     saturation window after a 3 s warm-up (default 10); --latency-seconds S (default 10)
       --batch-size N         transactions per POST /v1/transactions/batch (default 100)
+      --latency-rate R       also measure the commit latency at R tx/s
     Options (peers):
       --seconds-per-size S   how long each payload size streams (default 3)
       --handshakes N         handshakes timed (default 2000)
@@ -108,6 +109,7 @@ while let argument = arguments.popFirst() {
         nodeOptions.latencySeconds = Double(number(1...600))
         consortiumOptions.latencySeconds = nodeOptions.latencySeconds
     case "--batch-size": consortiumOptions.batchSize = number(1...1_000)
+    case "--latency-rate": consortiumOptions.extraLatencyRate = number(10...100_000)
     case "--access-samples": nodeOptions.accessSamples = number(10...100_000)
     case "--decisions": nodeOptions.decisions = number(100...10_000_000)
     case "--restarts": nodeOptions.restarts = number(1...50)
