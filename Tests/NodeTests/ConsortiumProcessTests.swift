@@ -173,3 +173,66 @@ enum ClinicalFixture {
          "valueQuantity":{"value":131,"unit":"mm[Hg]"},"note":[{"text":"\(marker)"}]}
         """
 }
+
+/// `scripts/consortium up` and `down` (README, OPERATIONS.md section 9) with the debug binary: four healthy
+/// nodes, the files it promises, a transaction through one node committed at another, and every process gone
+/// after `down`.
+@Suite(.serialized) struct ConsortiumScriptTests {
+    static let script = ProcessConsortium.packageRoot.appendingPathComponent("scripts/consortium").path
+
+    @Test func upStartsAHealthyConsortiumAndDownStopsIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("healthledger-script-\(UUID().uuidString)").path
+        defer {
+            // Whatever happened, no node is left running.
+            _ = try? Self.run(["down", "--dir", directory])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let up = try Self.run(["up", "--nodes", "4", "--dir", directory])
+        #expect(up.status == 0, "scripts/consortium up: \(up.output)")
+        let nodes = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/nodes.json")))
+            as? [String: Any])
+        let entries = try #require(nodes["nodes"] as? [[String: Any]])
+        #expect(entries.map { $0["name"] as? String } == ["node-1", "node-2", "node-3", "node-4"])
+        let genesis = try Genesis(jsonBytes: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/genesis.json"))))
+        #expect(genesis.validators.count == 4 && nodes["chainId"] as? String == genesis.chainID.value)
+        let urls = entries.compactMap { $0["url"] as? String }
+        let pids = entries.compactMap { ($0["pid"] as? NSNumber)?.int32Value }
+        #expect(urls.count == 4 && pids.count == 4)
+        for entry in entries { #expect(FileManager.default.fileExists(atPath: (entry["data"] as? String ?? "") + "/node.key")) }
+        for url in urls {
+            let status = try NodeClient(url: url).consensus()
+            #expect(status["peersLinked"] as? Int == 3 && (status["committedHeight"] as? NSNumber)?.intValue ?? 0 >= 1)
+        }
+        // A transaction sent to node 1 commits at node 4.
+        let admin = try KeyFile.load(from: (entries[1]["data"] as! String) + "/admin.key", passphrase: nil)
+        let enrolment = RequestSigner(chainID: genesis.chainID).transaction(.enrollPractitioner(EnrollPractitioner(
+            organisation: genesis.validators[1].organisation, practitioner: Identity(publicKey: fixedKey(33).publicKey),
+            role: PractitionerRole("physician")!)), by: admin)
+        _ = try NodeClient(url: urls[0]).submit(enrolment, wait: false)
+        #expect(eventually(timeoutMs: 20_000) {
+            (try? HTTPClient(baseURL: urls[3]).request("GET", "/v1/transactions/\(enrolment.id.hex)").status) == 200
+        })
+        let down = try Self.run(["down", "--dir", directory])
+        #expect(down.status == 0, "scripts/consortium down: \(down.output)")
+        for pid in pids { #expect(kill(pid, 0) != 0, "node process \(pid) still runs after down") }
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: script)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["HEALTHLEDGER_BIN"] = ProcessConsortium.binary
+        process.environment = environment
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("consortium-script-\(UUID().uuidString).out").path
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let handle = FileHandle(forWritingAtPath: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+    }
+}
