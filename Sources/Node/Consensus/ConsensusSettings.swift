@@ -11,6 +11,7 @@ public struct ConsensusSettings: Sendable {
     /// or all interfaces when that host is a name rather than an IPv4 literal. Tests and several nodes on one
     /// machine override them.
     public var peerListenHost: String?
+    /// The peer listen port (see `peerListenHost`).
     public var peerListenPort: UInt16?
     /// An already bound peer listener (tests bind one on port 0 to learn the port before writing the
     /// genesis); when set, `peerListenHost` and `peerListenPort` are not used.
@@ -32,6 +33,7 @@ public struct ConsensusSettings: Sendable {
     /// How long a sync request may go unanswered before another peer is asked.
     public var syncRequestTimeoutMs: UInt64 = 3_000
 
+    /// The defaults above.
     public init() {}
 }
 
@@ -48,27 +50,36 @@ extension DataDirectory {
 public struct ConsensusStatus: Sendable {
     /// `consensus` (several validators), or `single-validator` (this node certifies alone, by group commit).
     public var mode: String
-    /// The height being decided, its round and step (`propose`, `prevote`, `precommit`, or `commit` once
-    /// decided, until the next height starts).
+    /// The height being decided (or just decided).
     public var height: UInt64 = 0
+    /// The round of that height.
     public var round: UInt32 = 0
+    /// `propose`, `prevote`, `precommit`, or `commit` once the height is decided, until the next one starts.
     public var step: String = "propose"
     /// The last committed height.
     public var committedHeight: UInt64 = 0
     /// Set when the consensus thread stopped on an error it cannot survive (a disk that refuses writes).
     public var halted: String?
+    /// Verified messages waiting for the consensus thread.
     public var inboxWaiting = 0
+    /// Pieces of equivocation evidence kept.
     public var evidenceCount = 0
+    /// Every genesis validator, this node included, in genesis order.
     public var peers: [PeerStatus] = []
 
     /// One genesis validator as this node sees it.
     public struct PeerStatus: Sendable {
+        /// The validator's genesis name, its organisation and its identity (`hlk1…`).
         public var name: String
         public var organisation: String
         public var key: String
+        /// True for this node's own entry.
         public var isSelf: Bool
+        /// The API URL it announced over its peer link (nil until it did).
         public var apiURL: String?
+        /// The highest height it is known to have committed.
         public var committedHeight: UInt64
+        /// Whether this node's link to it, and its link to this node, are up.
         public var outboundLinked: Bool
         public var inboundLinked: Bool
     }
