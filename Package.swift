@@ -3,7 +3,7 @@
 //
 // Layers, dependencies pointing down (see docs/ARCHITECTURE.md):
 //   healthledger (CLI)       thin: parse arguments, call libraries
-//   Node    (runtime: mempool, block producer, access gateway, clinical services, API routes)
+//   Node    (runtime: mempool, block producer, consensus driver, access gateway, clinical services, API routes)
 //   Transport (HTTP/1.1 server and client, TLS peer links)     edge: sockets
 //   Storage (SQLite chain store, record vault, export files)   edge: files
 //   Simulation (deterministic consensus simulator; test support, never linked by the node)
@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["Crypto"], swiftSettings: swiftSettings),
         .target(name: "Storage", dependencies: ["Ledger", "Crypto", "SQLite"], swiftSettings: swiftSettings),
         .target(name: "Transport", dependencies: ["TLS", "Crypto"], swiftSettings: swiftSettings),
-        .target(name: "Node", dependencies: ["Storage", "Ledger", "Crypto", "Transport", "Clinical"], swiftSettings: swiftSettings),
+        .target(name: "Node", dependencies: ["Storage", "Ledger", "Crypto", "Transport", "Consensus", "Clinical"], swiftSettings: swiftSettings),
         .executableTarget(name: "HealthLedgerCLI", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "Clinical"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Ledger"], swiftSettings: swiftSettings),
         .target(name: "Clinical", exclude: ["Models"], swiftSettings: swiftSettings),
@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Crypto", "TestSupport"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "Crypto"], swiftSettings: swiftSettings),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "TLS", "Crypto"], swiftSettings: swiftSettings),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport", "Clinical"], swiftSettings: swiftSettings),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Storage", "Ledger", "Crypto", "Transport", "TestSupport", "Consensus", "Clinical"], swiftSettings: swiftSettings),
         .testTarget(name: "CLITests", dependencies: ["Ledger", "Crypto", "Storage", "TestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(name: "ClinicalTests", dependencies: ["Clinical", "Crypto"], exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Ledger", "TestSupport"], swiftSettings: swiftSettings),

@@ -10,6 +10,8 @@ let usage = """
            healthledger-bench peers [--seconds-per-size S] [--handshakes N] [--baseline-seconds S]
            healthledger-bench clinical [--service-patients N] [--service-samples N] [--node-binary PATH]
                                        [--baseline-seconds S] [--dir DIR]
+           healthledger-bench consortium [--clients N] [--window-seconds S] [--latency-seconds S] [--batch-size N] [--latency-rate R]
+                                         [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
 
     Parts:
       core   Ed25519 baseline (E1 one thread, E2 two threads), chain store append rate, offline audit rate
@@ -21,6 +23,8 @@ let usage = """
       clinical Ed25519 baseline, then against a real `healthledger node` process (the single-node default):
              sequential POST /v1/diagnose and /v1/plan end to end (gate, records, extraction, inference, result
              commit): p50/p99 latency and requests/s; the computation alone in process
+      consortium  Ed25519 baseline, then four validator processes running consensus on loopback: committed
+             tx/s at saturation (batches sent to all four), commit latency at half that rate; ratios to E2/4
 
     Options (core):
       --events N             events in the generated chain (default 200000, at least 10000)
@@ -35,7 +39,12 @@ let usage = """
       --decisions N          policy decisions timed (default 20000)
       --restarts N           timed restarts (default 3; the median is reported)
       --no-fast-interval     skip the second access measurement on a genesis with blockIntervalMs = 1
-      --node-binary PATH     the healthledger binary (default: beside this program; node and clinical)
+      --node-binary PATH     the healthledger binary (default: beside this program; node, clinical and consortium)
+    Options (consortium):
+      --clients N            client connections at saturation, spread over the validators (default 8)
+      --window-seconds S     saturation window after a 3 s warm-up (default 10); --latency-seconds S (default 10)
+      --batch-size N         transactions per POST /v1/transactions/batch (default 100)
+      --latency-rate R       also measure the commit latency at R tx/s
     Options (peers):
       --seconds-per-size S   how long each payload size streams (default 3)
       --handshakes N         handshakes timed (default 2000)
@@ -59,6 +68,7 @@ var options = CoreBenchmark.Options()
 var nodeOptions = NodeBenchmark.Options()
 var peerOptions = PeerBenchmark.Options()
 var clinicalOptions = ClinicalBenchmark.Options()
+var consortiumOptions = ConsortiumBenchmark.Options()
 var parts: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -73,7 +83,7 @@ while let argument = arguments.popFirst() {
     }
     switch argument {
     case "-h", "--help": print(usage); exit(0)
-    case "core", "node", "peers", "clinical": parts.append(argument)
+    case "core", "node", "peers", "clinical", "consortium": parts.append(argument)
     case "--events": options.events = number(10_000...50_000_000)
     case "--block-size": options.blockSize = number(1...100_000)
     case "--baseline-seconds":
@@ -81,15 +91,25 @@ while let argument = arguments.popFirst() {
         nodeOptions.baselineSeconds = options.baselineSeconds
         peerOptions.baselineSeconds = options.baselineSeconds
         clinicalOptions.baselineSeconds = options.baselineSeconds
+        consortiumOptions.baselineSeconds = options.baselineSeconds
     case "--dir":
         options.directory = value()
         nodeOptions.directory = options.directory
         clinicalOptions.directory = options.directory
+        consortiumOptions.directory = options.directory
     case "--grants": nodeOptions.grants = number(1_000...50_000_000)
     case "--patients": nodeOptions.patients = number(1_000...10_000_000)
-    case "--clients": nodeOptions.clients = number(1...64)
-    case "--window-seconds": nodeOptions.windowSeconds = Double(number(1...600))
-    case "--latency-seconds": nodeOptions.latencySeconds = Double(number(1...600))
+    case "--clients":
+        nodeOptions.clients = number(1...64)
+        consortiumOptions.clients = nodeOptions.clients
+    case "--window-seconds":
+        nodeOptions.windowSeconds = Double(number(1...600))
+        consortiumOptions.windowSeconds = nodeOptions.windowSeconds
+    case "--latency-seconds":
+        nodeOptions.latencySeconds = Double(number(1...600))
+        consortiumOptions.latencySeconds = nodeOptions.latencySeconds
+    case "--batch-size": consortiumOptions.batchSize = number(1...1_000)
+    case "--latency-rate": consortiumOptions.extraLatencyRate = number(10...100_000)
     case "--access-samples": nodeOptions.accessSamples = number(10...100_000)
     case "--decisions": nodeOptions.decisions = number(100...10_000_000)
     case "--restarts": nodeOptions.restarts = number(1...50)
@@ -97,6 +117,7 @@ while let argument = arguments.popFirst() {
     case "--node-binary":
         nodeOptions.nodeBinary = value()
         clinicalOptions.nodeBinary = nodeOptions.nodeBinary
+        consortiumOptions.nodeBinary = nodeOptions.nodeBinary
     case "--seconds-per-size": peerOptions.secondsPerSize = Double(number(1...600))
     case "--handshakes": peerOptions.handshakes = number(10...1_000_000)
     case "--service-patients": clinicalOptions.patients = number(1...10_000)
@@ -104,7 +125,7 @@ while let argument = arguments.popFirst() {
     default: fail("unknown argument \(argument)\n\n\(usage)", code: 2)
     }
 }
-guard parts.count <= 1 else { fail("name one part (core, node, peers or clinical)\n\n\(usage)", code: 2) }
+guard parts.count <= 1 else { fail("name one part (core, node, peers, clinical or consortium)\n\n\(usage)", code: 2) }
 
 do {
     let result: [String: Any]
@@ -112,6 +133,7 @@ do {
     case "node": result = try NodeBenchmark(options: nodeOptions).run()
     case "peers": result = try PeerBenchmark(options: peerOptions).run()
     case "clinical": result = try ClinicalBenchmark(options: clinicalOptions).run()
+    case "consortium": result = try ConsortiumBenchmark(options: consortiumOptions).run()
     default: result = try CoreBenchmark(options: options).run()
     }
     let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])

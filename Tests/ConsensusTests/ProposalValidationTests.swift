@@ -20,6 +20,20 @@ import TestSupport
         #expect(result == .accepted && rejection == nil)
     }
 
+    @Test func checkingAValidBlockGivesTheChangesToCommitAndAnInvalidOneNone() throws {
+        var fixture = ConsensusFixture()
+        let good = fixture.signedProposal(fixture.block(proposer: 1), round: 0)
+        let head = ChainHead(genesis: fixture.genesis)
+        let valid = ProposalValidation.checkExecuting(good, genesis: fixture.genesis, head: head, state: emptyState, nowMs: good.block.header.timeMs)
+        #expect(valid.check == .accepted && valid.rejection == nil)
+        #expect(valid.changes == (try BlockExecutor(genesis: fixture.genesis).execute(good.block, state: emptyState)))
+        var header = good.block.header
+        header.entriesRoot = .zero
+        let bad = fixture.signedProposal(Block(header: header, entries: good.block.entries), round: 0)
+        let invalid = ProposalValidation.checkExecuting(bad, genesis: fixture.genesis, head: head, state: emptyState, nowMs: header.timeMs)
+        #expect(invalid.rejection == .entriesRootMismatch && invalid.changes == nil)
+    }
+
     @Test func timelinessIsTheDriftBoundEitherWay() {
         var fixture = ConsensusFixture()
         let signed = fixture.signedProposal(fixture.block(proposer: 1), round: 0)

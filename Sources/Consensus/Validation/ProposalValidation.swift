@@ -66,9 +66,21 @@ public enum ProposalValidation {
         _ signed: SignedProposal, genesis: Genesis, head: ChainHead, state: any LedgerStateReader, nowMs: UInt64,
         isVerifiedTransaction: (TransactionID) -> Bool = { _ in false }
     ) -> (check: ProposalCheck, rejection: ProposalRejection?) {
-        let rejection = validityRejection(signed, genesis: genesis, head: head, state: state, isVerifiedTransaction: isVerifiedTransaction)
+        let result = checkExecuting(signed, genesis: genesis, head: head, state: state, nowMs: nowMs, isVerifiedTransaction: isVerifiedTransaction)
+        return (result.check, result.rejection)
+    }
+
+    /// `check`, also returning the state changes of a valid block (`BlockExecutor.execute`'s result), so that
+    /// a validator that commits the block appends them without executing it a second time.
+    public static func checkExecuting(
+        _ signed: SignedProposal, genesis: Genesis, head: ChainHead, state: any LedgerStateReader, nowMs: UInt64,
+        isVerifiedTransaction: (TransactionID) -> Bool = { _ in false }
+    ) -> (check: ProposalCheck, rejection: ProposalRejection?, changes: StateChanges?) {
+        var changes: StateChanges?
+        let rejection = validityRejection(signed, genesis: genesis, head: head, state: state, isVerifiedTransaction: isVerifiedTransaction,
+                                          changes: &changes)
         let check = ProposalCheck(isValid: rejection == nil, isTimely: isTimely(signed.block.header.timeMs, nowMs: nowMs, genesis: genesis))
-        return (check, rejection)
+        return (check, rejection, rejection == nil ? changes : nil)
     }
 
     /// True when a block time is within `blockTimeMaxDriftMs` of `nowMs`, either way (compared without
@@ -80,7 +92,7 @@ public enum ProposalValidation {
 
     private static func validityRejection(
         _ signed: SignedProposal, genesis: Genesis, head: ChainHead, state: any LedgerStateReader,
-        isVerifiedTransaction: (TransactionID) -> Bool
+        isVerifiedTransaction: (TransactionID) -> Bool, changes: inout StateChanges?
     ) -> ProposalRejection? {
         let block = signed.block
         let header = block.header
@@ -104,7 +116,7 @@ public enum ProposalValidation {
             guard entry.transaction.hasValidSignature else { return .badTransactionSignature(entryIndex: index) }
         }
         do {
-            _ = try BlockExecutor(genesis: genesis).execute(block, state: state)
+            changes = try BlockExecutor(genesis: genesis).execute(block, state: state)
         } catch let error as BlockExecutionError {
             return .invalidBlock(error)
         } catch {

@@ -13,11 +13,20 @@ enum NodeCommand {
             .value("key", "FILE", help: "The node key (default: node.key in the data directory)."),
             .passphraseFile(help: "The node key's passphrase is the first line of this file."),
             .value("listen", "HOST:PORT", help: "Where to serve the API (default: 127.0.0.1:7700; loopback only unless told)."),
+            .value("peer-listen", "HOST:PORT",
+                   help: "Where peer links listen (default: this node's address in the genesis; port 0 is not allowed)."),
+            .value("public-url", "URL", help: "The API URL told to the other validators (default: http://HOST:PORT of --listen)."),
         ],
         discussion: """
             With no --genesis and an empty data directory, the node creates the embedded default there: a node key,
             an organisation admin key (admin.key, for 'practitioner enroll') and a genesis naming them. Later starts
             reuse them. Stop it with Ctrl-C (SIGINT) or SIGTERM: the block in progress is finished first.
+
+            With a genesis of several validators where this node does not hold more than 2/3 of the voting
+            power, the node runs consensus with the others: it listens for their TLS peer links at its genesis
+            address (or --peer-listen), dials theirs, and keeps consensus.wal, signer.state and evidence.log in
+            the data directory (docs/CONSENSUS.md). The other validators send clients here for this organisation's
+            records, at --public-url. 'scripts/consortium up' starts a consortium on this machine.
             """,
         run: run)
 
@@ -25,6 +34,17 @@ enum NodeCommand {
         let dataDirectory = DataDirectory(path: invocation.value("data") ?? DataDirectory.defaultPath())
         var configuration = NodeConfiguration(dataDirectory: dataDirectory)
         try applyListen(invocation.value("listen") ?? "127.0.0.1:7700", to: &configuration)
+        if let peerListen = invocation.value("peer-listen") {
+            let (host, port) = try hostPort(peerListen, option: "peer-listen")
+            guard port > 0 else { throw .badInput("--peer-listen needs a port other than 0", "the genesis names the port peers dial") }
+            (configuration.consensus.peerListenHost, configuration.consensus.peerListenPort) = (host, port)
+        }
+        if let publicURL = invocation.value("public-url") {
+            guard publicURL.hasPrefix("http://") || publicURL.hasPrefix("https://"), !publicURL.contains(" "), publicURL.utf8.count <= 200 else {
+                throw .badInput("--public-url '\(publicURL)' is not an http(s) URL of at most 200 characters", "for example --public-url http://node1.example:7700")
+            }
+            configuration.consensus.publicURL = publicURL
+        }
         configuration.genesisFile = invocation.value("genesis")
         configuration.keyFile = invocation.value("key")
         configuration.keyPassphrase = try invocation.passphrase()
@@ -53,12 +73,15 @@ enum NodeCommand {
     }
 
     private static func applyListen(_ address: String, to configuration: inout NodeConfiguration) throws(CLIError) {
+        (configuration.listenHost, configuration.listenPort) = try hostPort(address, option: "listen")
+    }
+
+    private static func hostPort(_ address: String, option: String) throws(CLIError) -> (String, UInt16) {
         let parts = address.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, let port = UInt16(parts[1]) else {
-            throw .badInput("--listen '\(address)' is not HOST:PORT", "for example --listen 127.0.0.1:7700 (port 0 picks a free one)")
+            throw .badInput("--\(option) '\(address)' is not HOST:PORT", "for example --\(option) 127.0.0.1:7700 (port 0 picks a free one)")
         }
-        configuration.listenHost = String(parts[0])
-        configuration.listenPort = port
+        return (String(parts[0]), port)
     }
 
     private static func startedOutput(_ runtime: NodeRuntime, dataDirectory: DataDirectory, created: Bool) -> CommandOutput {
@@ -69,12 +92,16 @@ enum NodeCommand {
             "  node       \(service.identity.text) (organisation \(service.organisation))",
             "  data       \(dataDirectory.path)",
         ]
+        if let peerPort = runtime.peerPort {
+            lines.append("  consensus  with \(service.genesis.validators.count - 1) other validators; peer links on port \(peerPort)")
+        }
         if created { lines.append("  created    the embedded default: node.key, admin.key (enrols practitioners), genesis.json") }
         lines.append("Stop with Ctrl-C.")
         let json: JSONValue = [
             "url": .string(runtime.url), "chainId": .string(service.genesis.chainID.value), "height": .number(service.store.headHeight),
             "node": .string(service.identity.text), "organisation": .string(service.organisation.value), "data": .string(dataDirectory.path),
             "adminKey": .string(dataDirectory.adminKeyFile), "created": .bool(created),
+            "mode": .string(runtime.peerPort == nil ? "single-validator" : "consensus"), "peerPort": .number(UInt64(runtime.peerPort ?? 0)),
         ]
         return CommandOutput(text: lines.joined(separator: "\n"), json: json)
     }

@@ -38,6 +38,31 @@ enum Online {
         return Session(client: client, signer: RequestSigner(chainID: chain), organisation: organisation, url: url)
     }
 
+    /// A session with `custodian`'s node, found through the node of `session`, which knows every validator's
+    /// API URL from its peers (`GET /v1/consensus`). Says on stderr where the request goes; when the URL is
+    /// unknown, fails naming the organisation and its validators, so the user knows which `--node` to give.
+    static func custodianSession(_ custodian: OrganisationID, from session: Session, about subject: String,
+                                 invocation: Invocation) throws(CLIError) -> Session {
+        let known = try? session.client.nodeURL(of: custodian)
+        guard let url = known ?? nil else {
+            throw .badInput("\(subject) is held by \(custodian), not by the node at \(session.url), which does not know \(custodian)'s node URL",
+                            "give --node the URL of \(custodian)'s node ('healthledger genesis show' lists its validators)")
+        }
+        invocation.console.writeError("note: \(subject) is held by \(custodian); sending the request to its node at \(url)\n")
+        let client: NodeClient
+        do {
+            client = try NodeClient(url: url)
+        } catch {
+            throw .failure("\(custodian)'s node URL \(url) is not usable: \(error)", "give --node the URL of \(custodian)'s node")
+        }
+        let head = try call(url) { () throws(ClientError) in try client.head() }
+        guard head["chainId"] as? String == session.signer.chainID.value, head["organisation"] as? String == custodian.value else {
+            throw .failure("the node at \(url) is not \(custodian)'s node on chain \(session.signer.chainID)",
+                           "give --node the URL of \(custodian)'s node")
+        }
+        return Session(client: client, signer: session.signer, organisation: custodian, url: url)
+    }
+
     /// Loads the `--key` file (with `--passphrase-file` when given).
     static func signingKey(_ invocation: Invocation) throws(CLIError) -> Ed25519.PrivateKey {
         let path = invocation.requiredValue("key")

@@ -51,7 +51,8 @@ struct Problem: Error {
             self.init(400, "Bad request", error.description, code: "bad-request")
         case .badSignature: self.init(400, "Bad signature", error.description, code: "bad-signature")
         case .wrongChain: self.init(400, "Wrong chain", error.description, code: "wrong-chain")
-        case .notCustodian: self.init(421, "Not the custodian", error.description, code: "not-custodian")
+        case let .notCustodian(custodian):
+            self.init(421, "Not the custodian", error.description, code: "not-custodian", extra: ["custodian": custodian.value])
         case .replayed: self.init(409, "Request already used", error.description, code: "replayed")
         case .authorNotPermitted: self.init(403, "Not permitted", error.description, code: "author-not-permitted")
         case .invalidResource: self.init(422, "Invalid FHIR resource", error.description, code: "invalid-resource")

@@ -7,6 +7,8 @@ import Transport
 /// Errors are RFC 9457 problem details whose texts name rules and ids, never record content or a request body.
 final class Router: Sendable {
     let service: NodeService
+    /// Multi-validator consensus, when this node runs it (nil: it certifies alone).
+    let consensus: ConsensusEngine?
     /// How long a request may wait for its block when it asks to (`wait=true`).
     static let defaultWaitMs = 10_000
     static let maxWaitMs = 30_000
@@ -19,11 +21,16 @@ final class Router: Sendable {
         ("POST", "/v1/transactions"), ("POST", "/v1/transactions/batch"), ("GET", "/v1/transactions/{id}"),
         ("POST", "/v1/records"), ("GET", "/v1/records/{id}"), ("POST", "/v1/access"), ("POST", "/v1/diagnose"), ("POST", "/v1/plan"),
         ("GET", "/v1/patients/{patient}/consents"), ("GET", "/v1/patients/{patient}/accesses"),
+        ("GET", "/v1/consensus"), ("GET", "/v1/consensus/evidence"),
     ]
 
-    init(service: NodeService) { self.service = service }
+    init(service: NodeService, consensus: ConsensusEngine? = nil) {
+        self.service = service
+        self.consensus = consensus
+    }
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
+        if consensus != nil { ConsensusEngine.lowerThreadPriority() }
         let response = route(request)
         service.metrics.increment("healthledger_http_requests_total", labels: "status=\"\(response.status / 100)xx\"")
         return response
@@ -47,7 +54,7 @@ final class Router: Sendable {
         do {
             return try dispatch(match.pattern, request, parameters)
         } catch let problem as Problem {
-            return problem.response
+            return withCustodianLocation(problem)
         } catch {
             service.log.error("http.internal", ["route": match.pattern, "error": String(describing: error)])
             return .problem(500, title: "Internal error", detail: "the node could not complete the request; see its log", extra: ["code": "internal"])
@@ -72,6 +79,8 @@ final class Router: Sendable {
         case "/v1/plan": return try clinicalService(.plan, request)
         case "/v1/patients/{patient}/consents": return try consents(parameters["patient"]!)
         case "/v1/patients/{patient}/accesses": return try accesses(parameters["patient"]!, request.query)
+        case "/v1/consensus": return consensusStatus()
+        case "/v1/consensus/evidence": return consensusEvidence()
         default: preconditionFailure("route \(pattern) has no handler")
         }
     }

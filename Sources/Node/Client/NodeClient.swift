@@ -147,7 +147,7 @@ public final class NodeClient: @unchecked Sendable {
         return response
     }
 
-    private func json(_ method: String, _ path: String, headers: [(name: String, value: String)] = [],
+    func json(_ method: String, _ path: String, headers: [(name: String, value: String)] = [],
                       body: [UInt8] = []) throws(ClientError) -> [String: Any] {
         let response = try send(method, path, headers: headers, body: body)
         guard let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] else {

@@ -7,8 +7,8 @@ import Storage
 /// the previous block is durable, the next block takes everything waiting (up to the block limits). An idle
 /// node therefore answers within one block's work, and a busy one batches what arrived while it was writing
 /// (measured: 102 ms access latency with a fixed 100 ms wait, 2.3 ms without). Each block is durable before
-/// any waiter is woken, so nothing in it is acknowledged before it is on disk. `blockIntervalMs` paces
-/// proposals in multi-validator consensus (issue 4), which replaces this.
+/// any waiter is woken, so nothing in it is acknowledged before it is on disk. With several validators and
+/// no majority of the power in one node, `NodeRuntime` runs `ConsensusEngine` instead (docs/CONSENSUS.md).
 final class BlockProducer: @unchecked Sendable {
     private let service: NodeService
     private let validatorIndex: UInt16
@@ -25,7 +25,7 @@ final class BlockProducer: @unchecked Sendable {
         let power = genesis.validators[index].power
         guard power * 3 > genesis.totalVotingPower * 2 else {
             throw .configuration("this node holds \(power) of \(genesis.totalVotingPower) voting power; "
-                + "certifying blocks with several validators needs consensus, which this version does not have yet")
+                + "certifying blocks with several validators needs consensus (ConsensusEngine)")
         }
         self.service = service
         validatorIndex = UInt16(index)

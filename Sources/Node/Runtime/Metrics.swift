@@ -17,6 +17,18 @@ public final class Metrics: @unchecked Sendable {
         "healthledger_chain_height": ("gauge", "Height of the last committed block."),
         "healthledger_mempool_transactions": ("gauge", "Transactions waiting in the mempool."),
         "healthledger_block_commit_seconds_last": ("gauge", "Time the last block took to build and make durable."),
+        "healthledger_consensus_height": ("gauge", "Height consensus is deciding (or just decided)."),
+        "healthledger_consensus_round": ("gauge", "Round of the height being decided."),
+        "healthledger_consensus_step": ("gauge", "Step: 1 propose, 2 prevote, 3 precommit, 4 decided (next height not started)."),
+        "healthledger_consensus_peers_linked": ("gauge", "Other validators with both peer links up."),
+        "healthledger_consensus_evidence_total": ("counter", "Equivocations seen from other validators (evidence kept)."),
+        "healthledger_consensus_messages_dropped_total": ("counter", "Peer messages dropped before consensus, by reason."),
+        "healthledger_consensus_messages_unsent_total": ("counter", "Messages the peer network refused to queue."),
+        "healthledger_consensus_proposals_refused_total": ("counter", "Proposals not prevoted: invalid or untimely."),
+        "healthledger_consensus_sync_blocks_total": ("counter", "Blocks appended by catch-up from peers."),
+        "healthledger_consensus_sync_blocks_refused_total": ("counter", "Blocks from peers refused by catch-up checks."),
+        "healthledger_consensus_sync_served_total": ("counter", "Blocks sent to peers catching up."),
+        "healthledger_transactions_gossiped_total": ("counter", "Transactions gossiped to (out) or admitted from (in) other validators."),
     ]
 
     public init() {}

@@ -18,17 +18,25 @@ public struct NodeConfiguration: Sendable {
     /// How much one diagnose or plan call reads: at most 10,000 records and 64 MiB by default.
     public var serviceLimits = ExtractionLimits.standard
     public var http = HTTPServerConfiguration()
+    /// Peer links and the consensus thread, when the genesis has several validators (docs/CONSENSUS.md).
+    public var consensus = ConsensusSettings()
 
     public init(dataDirectory: DataDirectory) { self.dataDirectory = dataDirectory }
 
     public var listenAddress: String { "\(listenHost):\(listenPort)" }
 }
 
-/// A running node: the stores, the block producer and the HTTP server. `start` refuses a data directory it
-/// cannot read correctly, saying why; `stop` finishes the block in progress and closes everything.
+/// A running node: the stores, the block producer or the consensus engine, and the HTTP server. `start`
+/// refuses a data directory it cannot read correctly, saying why; `stop` finishes the block in progress and
+/// closes everything.
+///
+/// Which one certifies blocks follows from the genesis: a node holding more than 2/3 of the voting power
+/// (the embedded one-node default) commits by group commit alone (`BlockProducer`); otherwise it runs
+/// Tendermint with the other validators over TLS peer links (`ConsensusEngine`, docs/CONSENSUS.md).
 public final class NodeRuntime: @unchecked Sendable {
     public let service: NodeService
-    private let producer: BlockProducer
+    private let producer: BlockProducer?
+    private let consensus: ConsensusEngine?
     private let server: HTTPServer
     public let configuration: NodeConfiguration
 
@@ -63,23 +71,49 @@ public final class NodeRuntime: @unchecked Sendable {
     private init(configuration: NodeConfiguration, service: NodeService) throws(NodeError) {
         self.configuration = configuration
         self.service = service
-        producer = try BlockProducer(service: service)
+        if ConsensusEngine.certifiesAlone(service.genesis, service.identity) {
+            producer = try BlockProducer(service: service)
+            consensus = nil
+        } else {
+            producer = nil
+            consensus = try ConsensusEngine(service: service, dataDirectory: configuration.dataDirectory, settings: configuration.consensus)
+        }
         var http = configuration.http
         http.host = configuration.listenHost
         http.port = configuration.listenPort
-        let router = Router(service: service)
+        let router = Router(service: service, consensus: consensus)
         server = HTTPServer(configuration: http) { router.handle($0) }
         service.metrics.set("healthledger_chain_height", Double(service.store.headHeight))
-        producer.start()
+        producer?.start()
         do {
             try server.start()
         } catch {
-            producer.stop()
+            producer?.stop()
             throw .configuration("cannot listen on \(configuration.listenAddress): \(error)")
         }
+        do {
+            try consensus?.start(apiURL: configuration.consensus.publicURL ?? announcedURL)
+        } catch {
+            server.stop()
+            throw error
+        }
         service.log.info("node.started", ["url": url, "data": configuration.dataDirectory.path, "height": service.store.headHeight,
-                                          "chainId": service.genesis.chainID.value, "node": service.identity.text])
+                                          "chainId": service.genesis.chainID.value, "node": service.identity.text,
+                                          "mode": consensus == nil ? "single-validator" : "consensus"])
     }
+
+    /// The API URL peers are told: the listen address, with the host of this node's peer address when the
+    /// API listens on all interfaces.
+    private var announcedURL: String {
+        guard configuration.listenHost == "0.0.0.0",
+            let own = service.genesis.validators.first(where: { $0.key == service.identity }),
+            let colon = own.address.lastIndex(of: ":")
+        else { return url }
+        return "http://\(own.address[..<colon]):\(server.port)"
+    }
+
+    /// The port peer links listen on (nil when this node certifies alone and has no peers).
+    public var peerPort: UInt16? { consensus?.peerPort }
 
     /// The URL the API is served at.
     public var url: String { "http://\(configuration.listenHost):\(server.port)" }
@@ -89,7 +123,8 @@ public final class NodeRuntime: @unchecked Sendable {
     /// Stops serving, lets the block producer finish its block, and wakes every waiting request.
     public func stop() {
         server.stop()
-        producer.stop()
+        producer?.stop()
+        consensus?.stop()
         service.wakeWaiters()
         service.log.info("node.stopped", ["height": service.store.headHeight])
     }

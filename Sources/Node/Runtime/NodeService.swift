@@ -44,6 +44,9 @@ public final class NodeService: @unchecked Sendable {
     let nodeKey: Ed25519.PrivateKey
     let executor: BlockExecutor
     let tracker = CommitTracker()
+    /// Told of every transaction admitted to the mempool, and whether to gossip it to the other validators
+    /// (those from clients, not those from peers); set by the consensus engine before the node serves.
+    var admissionObserver: (@Sendable (SignedTransaction, _ relay: Bool) -> Void)?
 
     /// Loads the shipped clinical models (`serviceLimits` bound what one diagnose or plan call reads); throws
     /// when the key is no validator's or a model fails its hash.
@@ -84,8 +87,10 @@ public final class NodeService: @unchecked Sendable {
         return transaction
     }
 
-    public func admit(_ transaction: SignedTransaction) throws(AdmissionError) {
-        guard transaction.hasValidSignature else { throw refuse(.badSignature, reason: "bad_signature") }
+    /// Verifies and admits `transaction`; `relay: false` for one gossiped by another validator (it is not
+    /// sent on again), `signatureVerified: true` when the caller has just verified its signature.
+    public func admit(_ transaction: SignedTransaction, relay: Bool = true, signatureVerified: Bool = false) throws(AdmissionError) {
+        guard signatureVerified || transaction.hasValidSignature else { throw refuse(.badSignature, reason: "bad_signature") }
         do {
             try executor.check(transaction, nowMs: clock.nowMs(), state: store, nextHeight: store.headHeight + 1)
         } catch let rejection as TransactionRejection {
@@ -95,6 +100,7 @@ public final class NodeService: @unchecked Sendable {
         }
         switch mempool.add(transaction) {
         case .admitted:
+            admissionObserver?(transaction, relay)
             metrics.increment("healthledger_transactions_admitted_total")
             metrics.set("healthledger_mempool_transactions", Double(mempool.count))
         case .duplicate: throw refuse(.alreadyPending, reason: "duplicate")
