@@ -39,7 +39,8 @@ public struct Validator: Hashable, Sendable {
 public struct ConsensusParameters: Hashable, Sendable {
     public var blockMaxEntries: UInt32 = 2_000
     public var blockMaxBytes: UInt32 = 4 * 1024 * 1024
-    /// How often consensus proposes a block when several validators certify (issue 4). A validator that
+    /// With several validators, the pause after a commit before the next height when no transaction waits (an
+    /// idle consortium commits an empty block about this often; docs/CONSENSUS.md section 10). A validator that
     /// certifies alone commits by group commit instead (docs/ARCHITECTURE.md), without waiting.
     public var blockIntervalMs: UInt64 = 100
     /// A transaction is accepted only in blocks whose time is at most this much after its creation time.
