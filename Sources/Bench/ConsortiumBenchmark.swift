@@ -175,32 +175,9 @@ struct ConsortiumBenchmark {
         progress("signing \(count) transactions (half grants, a quarter allowed reads, a quarter denied reads), sent in batches "
             + "of \(batchSize) to all \(nodes.count) validators by \(options.clients) clients...")
         let signed = parallelMap(count) { population.mixed($0).canonicalBytes }
-        let bodies = stride(from: 0, to: count, by: batchSize).map { start in
-            signed[start..<min(start + batchSize, count)].reduce(into: [UInt8]()) { body, bytes in
-                body += withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes
-            }
-        }
-        let feed = Feed(bodies)
+        let feed = Feed(batchBodies(signed, batchSize: batchSize))
         let tally = Tally()
-        let urls = nodes.map(\.url)
-        let clients = options.clients
-        let join = startThreads(clients, name: "saturate") { thread in
-            guard let http = try? HTTPClient(baseURL: urls[thread % urls.count], timeoutMs: 30_000) else { tally.count("connect-error"); return }
-            while let index = feed.take() {
-                while true {
-                    guard let response = try? http.request("POST", "/v1/transactions/batch", headers: binaryHeaders, body: feed.bodies[index]) else {
-                        tally.count("transport-error"); break
-                    }
-                    if response.status == 503 {
-                        tally.count("busy")
-                        usleep(5_000)
-                        continue
-                    }
-                    tally.count(response.status == 200 ? "batches-admitted" : "http-\(response.status)")
-                    break
-                }
-            }
-        }
+        let join = startSaturatingClients(options.clients, urls: nodes.map(\.url), feed: feed, tally: tally)
         let api = try NodeHTTP(url: nodes[0].url)
         sleep(until: nowSeconds() + options.warmupSeconds)
         let committedBefore = try api.metric("healthledger_transactions_committed_total")

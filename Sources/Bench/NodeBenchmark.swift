@@ -207,31 +207,10 @@ struct NodeBenchmark {
         progress("signing \(count) transactions (half grants, a quarter allowed reads, a quarter denied reads) before timing, "
             + "sent in batches of \(batchSize) (POST /v1/transactions/batch)...")
         let signed = parallelMap(count) { population.mixed($0).canonicalBytes }
-        let bodies = stride(from: 0, to: count, by: batchSize).map { start in
-            signed[start..<min(start + batchSize, count)].reduce(into: [UInt8]()) { body, bytes in
-                body += withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes
-            }
-        }
-        let feed = Feed(bodies)
+        let feed = Feed(batchBodies(signed, batchSize: batchSize))
         let tally = Tally()
         let url = node.url
-        let join = startThreads(options.clients, name: "saturate") { _ in
-            guard let http = try? HTTPClient(baseURL: url, timeoutMs: 30_000) else { tally.count("connect-error"); return }
-            while let index = feed.take() {
-                while true {
-                    guard let response = try? http.request("POST", "/v1/transactions/batch", headers: binaryHeaders, body: feed.bodies[index]) else {
-                        tally.count("transport-error"); break
-                    }
-                    if response.status == 503 {
-                        tally.count("busy")
-                        usleep(5_000)
-                        continue
-                    }
-                    tally.count(response.status == 200 ? "batches-admitted" : "http-\(response.status)")
-                    break
-                }
-            }
-        }
+        let join = startSaturatingClients(options.clients, urls: [url], feed: feed, tally: tally)
         let api = try NodeHTTP(url: url)
         let startedAt = nowSeconds()
         sleep(until: startedAt + options.warmupSeconds)

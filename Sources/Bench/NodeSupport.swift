@@ -111,6 +111,39 @@ final class Feed: @unchecked Sendable {
     var exhausted: Bool { lock.withLock { next >= bodies.count } }
 }
 
+/// The bodies of `POST /v1/transactions/batch` (each transaction as a 4-byte big-endian length and its bytes),
+/// `batchSize` transactions each.
+func batchBodies(_ signed: [[UInt8]], batchSize: Int) -> [[UInt8]] {
+    stride(from: 0, to: signed.count, by: batchSize).map { start in
+        signed[start..<min(start + batchSize, signed.count)].reduce(into: [UInt8]()) { body, bytes in
+            body += withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes
+        }
+    }
+}
+
+/// Starts `clients` threads that post the feed's batches as fast as they are answered, client i to
+/// `urls[i % urls.count]`, retrying a batch answered 503 (busy) after 5 ms. Returns the function that waits for
+/// them (they end when the feed is exhausted or stopped).
+func startSaturatingClients(_ clients: Int, urls: [String], feed: Feed, tally: Tally) -> () -> Void {
+    startThreads(clients, name: "saturate") { thread in
+        guard let http = try? HTTPClient(baseURL: urls[thread % urls.count], timeoutMs: 30_000) else { tally.count("connect-error"); return }
+        while let index = feed.take() {
+            while true {
+                guard let response = try? http.request("POST", "/v1/transactions/batch", headers: binaryHeaders, body: feed.bodies[index]) else {
+                    tally.count("transport-error"); break
+                }
+                if response.status == 503 {
+                    tally.count("busy")
+                    usleep(5_000)
+                    continue
+                }
+                tally.count(response.status == 200 ? "batches-admitted" : "http-\(response.status)")
+                break
+            }
+        }
+    }
+}
+
 /// Starts `count` threads running `body(index)` and returns a function that waits for all of them.
 func startThreads(_ count: Int, name: String, _ body: @escaping @Sendable (Int) -> Void) -> () -> Void {
     let group = DispatchGroup()

@@ -127,6 +127,17 @@ while let argument = arguments.popFirst() {
 }
 guard parts.count <= 1 else { fail("name one part (core, node, peers, clinical or consortium)\n\n\(usage)", code: 2) }
 
+/// The result with every non-finite number (a percentile of no samples, a ratio to zero) as `null`, which JSON
+/// can carry: the last line stays one JSON object even when a measurement found nothing.
+func jsonSafe(_ value: Any) -> Any {
+    switch value {
+    case let number as Double: return number.isFinite ? number : NSNull()
+    case let object as [String: Any]: return object.mapValues(jsonSafe)
+    case let array as [Any]: return array.map(jsonSafe)
+    default: return value
+    }
+}
+
 do {
     let result: [String: Any]
     switch parts.first {
@@ -136,7 +147,7 @@ do {
     case "consortium": result = try ConsortiumBenchmark(options: consortiumOptions).run()
     default: result = try CoreBenchmark(options: options).run()
     }
-    let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+    let json = try JSONSerialization.data(withJSONObject: jsonSafe(result), options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))
 } catch {
     fail("benchmark failed: \(error)", code: 1)
