@@ -371,16 +371,13 @@ final class ChainWriter {
             throw NodeBenchError.unexpected("generated transactions were left out: \(proposal.rejected.prefix(3).map { "\($0.1)" })")
         }
         let genesis = chain.genesis
-        let header = BlockHeader(
-            chainID: genesis.chainID, height: height, timeMs: blockTimeMs, previousHash: store.headHash,
-            entriesRoot: MerkleTree.root(leafHashes: proposal.entries.map { MerkleTree.leafHash($0.canonicalBytes) }),
-            entryCount: UInt32(proposal.entries.count), proposer: Identity(publicKey: chain.nodeKey.publicKey),
-            validatorSetHash: genesis.validatorSetHash)
-        let vote = Vote(chainID: genesis.chainID, type: .precommit, height: height, round: 0, blockHash: header.hash)
-        let certificate = CommitCertificate(height: height, round: 0, blockHash: header.hash, signatures: [
+        let block = Block(entries: proposal.entries, height: height, timeMs: blockTimeMs, previousHash: store.headHash,
+                          proposer: Identity(publicKey: chain.nodeKey.publicKey), genesis: genesis)
+        let vote = Vote(chainID: genesis.chainID, type: .precommit, height: height, round: 0, blockHash: block.header.hash)
+        let certificate = CommitCertificate(height: height, round: 0, blockHash: block.header.hash, signatures: [
             CommitCertificate.Signature(validatorIndex: 0, signature: chain.nodeKey.signature(for: vote.canonicalBytes)),
         ])
-        try store.append(CommittedBlock(block: Block(header: header, entries: proposal.entries), certificate: certificate),
+        try store.append(CommittedBlock(block: block, certificate: certificate),
                          changes: proposal.changes)
         timeMs = blockTimeMs
         events += proposal.entries.count

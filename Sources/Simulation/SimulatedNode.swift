@@ -362,16 +362,8 @@ struct SimulatedNode {
         let rejected = Set(built.rejected.map(\.0.id))
         mempool.removeAll { rejected.contains($0.id) }
         mempoolIDs.subtract(rejected)
-        return Self.block(entries: built.entries, height: height, timeMs: timeMs, previousHash: verifier.headHash,
+        return Block(entries: built.entries, height: height, timeMs: timeMs, previousHash: verifier.headHash,
                           proposer: Identity(publicKey: key.publicKey), genesis: genesis)
-    }
-
-    static func block(entries: [BlockEntry], height: UInt64, timeMs: UInt64, previousHash: SHA256Digest, proposer: Identity,
-                      genesis: Genesis) -> Block {
-        let header = BlockHeader(chainID: genesis.chainID, height: height, timeMs: timeMs, previousHash: previousHash,
-                                 entriesRoot: MerkleTree.root(leafHashes: entries.map { MerkleTree.leafHash($0.canonicalBytes) }),
-                                 entryCount: UInt32(entries.count), proposer: proposer, validatorSetHash: genesis.validatorSetHash)
-        return Block(header: header, entries: entries)
     }
 
     /// Signs through the guard, saves the guard's state before anything leaves, broadcasts, delivers back.
@@ -446,7 +438,7 @@ struct SimulatedNode {
     /// each version to one half of the peers; its own machine gets the first.
     private mutating func equivocate(_ proposal: Proposal, block: Block) {
         let header = block.header
-        let twin = Self.block(entries: block.entries, height: header.height, timeMs: header.timeMs + 1, previousHash: header.previousHash,
+        let twin = Block(entries: block.entries, height: header.height, timeMs: header.timeMs + 1, previousHash: header.previousHash,
                               proposer: Identity(publicKey: key.publicKey), genesis: genesis)
         let twinProposal = Proposal(chainID: proposal.chainID, height: proposal.height, round: proposal.round, validRound: nil,
                                     blockHash: twin.header.hash)

@@ -52,17 +52,15 @@ public struct ChainBuilder {
         let nextHeight = height + 1
         let blockTimeMs = timeMs + advanceMs
         let proposal = try! executor.propose(candidates, height: nextHeight, blockTimeMs: blockTimeMs, state: state)
-        let leafHashes = proposal.entries.map { MerkleTree.leafHash($0.canonicalBytes) }
-        let header = BlockHeader(
-            chainID: genesis.chainID, height: nextHeight, timeMs: blockTimeMs, previousHash: headHash,
-            entriesRoot: MerkleTree.root(leafHashes: leafHashes), entryCount: UInt32(proposal.entries.count),
-            proposer: genesis.validators[Int(nextHeight) % genesis.validators.count].key, validatorSetHash: genesis.validatorSetHash)
+        let block = Block(entries: proposal.entries, height: nextHeight, timeMs: blockTimeMs, previousHash: headHash,
+                          proposer: genesis.validators[Int(nextHeight) % genesis.validators.count].key, genesis: genesis)
+        let header = block.header
         let certificate = certify(header)
         state.apply(proposal.changes)
         height = nextHeight
         headHash = header.hash
         timeMs = blockTimeMs
-        return (CommittedBlock(block: Block(header: header, entries: proposal.entries), certificate: certificate),
+        return (CommittedBlock(block: block, certificate: certificate),
                 proposal.changes, proposal.rejected)
     }
 

@@ -32,16 +32,8 @@ struct ConsensusFixture {
         let executor = BlockExecutor(genesis: genesis)
         let state = MemoryLedgerState(transactionMaxAgeMs: genesis.consensus.transactionMaxAgeMs)
         let proposal = try! executor.propose(candidates, height: 1, blockTimeMs: timeMs, state: state)
-        return Self.block(entries: proposal.entries, height: 1, timeMs: timeMs, previousHash: genesis.hash,
+        return Block(entries: proposal.entries, height: 1, timeMs: timeMs, previousHash: genesis.hash,
                           proposer: genesis.validators[proposer].key, genesis: genesis)
-    }
-
-    static func block(entries: [BlockEntry], height: UInt64, timeMs: UInt64, previousHash: SHA256Digest, proposer: Identity,
-                      genesis: Genesis) -> Block {
-        let header = BlockHeader(chainID: genesis.chainID, height: height, timeMs: timeMs, previousHash: previousHash,
-                                 entriesRoot: MerkleTree.root(leafHashes: entries.map { MerkleTree.leafHash($0.canonicalBytes) }),
-                                 entryCount: UInt32(entries.count), proposer: proposer, validatorSetHash: genesis.validatorSetHash)
-        return Block(header: header, entries: entries)
     }
 
     /// A consent grant from a named patient to a named practitioner.

@@ -146,7 +146,7 @@ import TestSupport
         let block = fixture.block(proposer: 1)
         _ = machine.handle(.proposal(fixture.signedProposal(block, round: 0), check: .accepted))
         for index in 1...3 { _ = machine.handle(.vote(fixture.vote(.precommit, round: 0, for: block, by: index))) }
-        let next = ConsensusFixture.block(entries: [], height: 2, timeMs: block.header.timeMs + 1, previousHash: block.header.hash,
+        let next = Block(entries: [], height: 2, timeMs: block.header.timeMs + 1, previousHash: block.header.hash,
                                           proposer: fixture.genesis.validators[2].key, genesis: fixture.genesis)
         _ = machine.handle(.proposal(fixture.signedProposal(next, round: 0), check: nil))
         for index in [1, 3] { _ = machine.handle(.vote(fixture.vote(.prevote, round: 0, for: next, by: index, height: 2))) }

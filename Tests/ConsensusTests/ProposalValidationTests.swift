@@ -99,7 +99,7 @@ import TestSupport
         let revoke = fixture.builder.sign(.revokeConsent(RevokeConsent(grant: TransactionID(digest: .zero))), by: TestKeys.key("patient-1"),
                                           createdAtMs: timeMs)
         let entries = [BlockEntry(transaction: revoke, outcome: nil)]
-        let block = ConsensusFixture.block(entries: entries, height: 1, timeMs: timeMs, previousHash: fixture.genesis.hash,
+        let block = Block(entries: entries, height: 1, timeMs: timeMs, previousHash: fixture.genesis.hash,
                                            proposer: fixture.genesis.validators[1].key, genesis: fixture.genesis)
         #expect(check(fixture.signedProposal(block, round: 0), fixture).1 == .invalidBlock(.invalidEntry(index: 0, .grantNotFound)))
         // An access recorded as allowed although no grant exists.
@@ -108,7 +108,7 @@ import TestSupport
                                                                      selector: .all)),
                                           by: TestKeys.key("practitioner-0"), createdAtMs: timeMs)
         let forgedOutcome = [BlockEntry(transaction: access, outcome: .allowed(grant: nil, records: []))]
-        let forgedBlock = ConsensusFixture.block(entries: forgedOutcome, height: 1, timeMs: timeMs, previousHash: fixture.genesis.hash,
+        let forgedBlock = Block(entries: forgedOutcome, height: 1, timeMs: timeMs, previousHash: fixture.genesis.hash,
                                                  proposer: fixture.genesis.validators[1].key, genesis: fixture.genesis)
         let rejection = check(fixture.signedProposal(forgedBlock, round: 0), fixture).1
         #expect(rejection == .invalidBlock(.outcomeMismatch(index: 0, recorded: .allowed(grant: nil, records: []),

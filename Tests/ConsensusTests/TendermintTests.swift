@@ -465,7 +465,7 @@ import TestSupport
         for index in 1...3 { _ = machine.handle(.vote(fixture.vote(.precommit, round: 0, for: block, by: index))) }
         #expect(machine.decision == block)
         // Height 2, round 0: validator 2 proposes. Buffer its proposal and prevotes from 1, 2, 3.
-        let nextBlock = ConsensusFixture.block(entries: [], height: 2, timeMs: block.header.timeMs + 1_000, previousHash: block.header.hash,
+        let nextBlock = Block(entries: [], height: 2, timeMs: block.header.timeMs + 1_000, previousHash: block.header.hash,
                                                proposer: fixture.genesis.validators[2].key, genesis: fixture.genesis)
         let nextProposal = fixture.signedProposal(nextBlock, round: 0)
         #expect(machine.handle(.proposal(nextProposal, check: nil)).isEmpty)

@@ -119,8 +119,7 @@ public struct ProposalStatement: Hashable, Sendable, CanonicalEncodable, Canonic
 
     /// True when `validatorIndex` names a genesis validator whose key signed the proposal.
     public func hasValidSignature(in genesis: Genesis) -> Bool {
-        guard Int(validatorIndex) < genesis.validators.count else { return false }
-        return genesis.validators[Int(validatorIndex)].key.verifies(signature, for: proposal.canonicalBytes)
+        genesis.validator(validatorIndex, signed: signature, over: proposal.canonicalBytes)
     }
 
     public func encode(to encoder: inout CanonicalEncoder) {

@@ -89,8 +89,7 @@ public struct SignedProposal: Hashable, Sendable, CanonicalEncodable, CanonicalD
 
     /// True when `validatorIndex` names a genesis validator whose key signed the proposal.
     public func hasValidSignature(in genesis: Genesis) -> Bool {
-        guard Int(validatorIndex) < genesis.validators.count else { return false }
-        return genesis.validators[Int(validatorIndex)].key.verifies(signature, for: proposal.canonicalBytes)
+        genesis.validator(validatorIndex, signed: signature, over: proposal.canonicalBytes)
     }
 
     public func encode(to encoder: inout CanonicalEncoder) {
@@ -130,8 +129,7 @@ public struct SignedVote: Hashable, Sendable, CanonicalEncodable, CanonicalDecod
 
     /// True when `validatorIndex` names a genesis validator whose key signed the vote.
     public func hasValidSignature(in genesis: Genesis) -> Bool {
-        guard Int(validatorIndex) < genesis.validators.count else { return false }
-        return genesis.validators[Int(validatorIndex)].key.verifies(signature, for: vote.canonicalBytes)
+        genesis.validator(validatorIndex, signed: signature, over: vote.canonicalBytes)
     }
 
     public func encode(to encoder: inout CanonicalEncoder) {
@@ -144,5 +142,12 @@ public struct SignedVote: Hashable, Sendable, CanonicalEncodable, CanonicalDecod
         vote = try Vote(from: &decoder)
         validatorIndex = try decoder.u16("voter index")
         signature = try decoder.fixed(Ed25519.signatureByteCount, "vote signature")
+    }
+}
+
+extension Genesis {
+    /// True when `index` names a genesis validator whose key made `signature` over `message`.
+    func validator(_ index: UInt16, signed signature: [UInt8], over message: [UInt8]) -> Bool {
+        Int(index) < validators.count && validators[Int(index)].key.verifies(signature, for: message)
     }
 }

@@ -322,19 +322,11 @@ final class ConsensusDriver: @unchecked Sendable {
         } catch {
             service.log.error("consensus.build_failed", ["height": height, "error": String(describing: error)])
         }
-        let block = Self.block(entries: entries, height: height, timeMs: timeMs, previousHash: store.headHash,
+        let block = Block(entries: entries, height: height, timeMs: timeMs, previousHash: store.headHash,
                                proposer: service.identity, genesis: genesis)
         knownChanges[block.header.hash] = changes
         preparationMs[block.header.hash] = Self.milliseconds(since: started)
         return block
-    }
-
-    static func block(entries: [BlockEntry], height: UInt64, timeMs: UInt64, previousHash: SHA256Digest, proposer: Identity,
-                      genesis: Genesis) -> Block {
-        let header = BlockHeader(chainID: genesis.chainID, height: height, timeMs: timeMs, previousHash: previousHash,
-                                 entriesRoot: MerkleTree.root(leafHashes: entries.map { MerkleTree.leafHash($0.canonicalBytes) }),
-                                 entryCount: UInt32(entries.count), proposer: proposer, validatorSetHash: genesis.validatorSetHash)
-        return Block(header: header, entries: entries)
     }
 
     /// `ProposalValidation` against the committed head and consent state, at this node's clock. Transaction

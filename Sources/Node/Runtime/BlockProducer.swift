@@ -90,14 +90,13 @@ final class BlockProducer: @unchecked Sendable {
 
     private func certify(entries: [BlockEntry], height: UInt64, timeMs: UInt64, previousHash: SHA256Digest) -> CommittedBlock {
         let genesis = service.genesis
-        let header = BlockHeader(
-            chainID: genesis.chainID, height: height, timeMs: timeMs, previousHash: previousHash,
-            entriesRoot: MerkleTree.root(leafHashes: entries.map { MerkleTree.leafHash($0.canonicalBytes) }),
-            entryCount: UInt32(entries.count), proposer: service.identity, validatorSetHash: genesis.validatorSetHash)
-        let vote = Vote(chainID: genesis.chainID, type: .precommit, height: height, round: 0, blockHash: header.hash)
+        let block = Block(entries: entries, height: height, timeMs: timeMs, previousHash: previousHash, proposer: service.identity,
+                          genesis: genesis)
+        let blockHash = block.header.hash
+        let vote = Vote(chainID: genesis.chainID, type: .precommit, height: height, round: 0, blockHash: blockHash)
         let signature = CommitCertificate.Signature(validatorIndex: validatorIndex, signature: service.nodeKey.signature(for: vote.canonicalBytes))
-        let certificate = CommitCertificate(height: height, round: 0, blockHash: header.hash, signatures: [signature])
-        return CommittedBlock(block: Block(header: header, entries: entries), certificate: certificate)
+        let certificate = CommitCertificate(height: height, round: 0, blockHash: blockHash, signatures: [signature])
+        return CommittedBlock(block: block, certificate: certificate)
     }
 
     private func record(_ committed: CommittedBlock, timings: [(name: String, from: DispatchTime, to: DispatchTime)]) {
