@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Node
 import Storage
+import TestSupport
 import Transport
 
 /// `node`: a real `healthledger node` process on loopback (issue 3). Committed transactions per second at
@@ -52,7 +53,7 @@ struct NodeBenchmark {
         }
 
         func newGrant(_ index: Int) -> SignedTransaction {
-            var random = SplitMix(state: UInt64(index) &* 7919)
+            var random = SeededRandom(seed: UInt64(index) &* 7919)
             let grantor = grantors[Int.random(in: 0..<grantors.count, using: &random)]
             let practitioner = practitioners[Int.random(in: 0..<practitioners.count, using: &random)]
             return signer.transaction(.grantConsent(GrantConsent(
@@ -424,7 +425,7 @@ struct NodeBenchmark {
         progress("ChainStore open on \(ledger.events) events: \(rounded(openSeconds * 1000, 1)) ms (the storage part of a restart)")
         let height = store.headHeight + 1
         let timeMs = store.headTimeMs + 1_000
-        var random = SplitMix(state: 42)
+        var random = SeededRandom(seed: 42)
         let count = options.decisions
         let requests: [(RecordAccess, Identity)] = (0..<count + 1_000).map { index in
             let patient = Int.random(in: 0..<ledger.patients.count, using: &random)
