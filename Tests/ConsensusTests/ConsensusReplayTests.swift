@@ -158,6 +158,29 @@ import TestSupport
         #expect(replay.pendingActions == liveActions)
     }
 
+    /// The log is emptied after each commit without a sync, so a crash can leave records of the height
+    /// before behind (or among) the new ones: they change nothing.
+    @Test func recordsOfTheHeightBeforeChangeNothing() throws {
+        var fixture = ConsensusFixture()
+        let block = fixture.block(proposer: 1)
+        let previousHeight: [ConsensusInput] = [.startHeight(height: 1, previousBlockTimeMs: fixture.genesis.genesisTimeMs),
+                                                .proposal(fixture.signedProposal(block, round: 0), check: .accepted),
+                                                .timeout(Timeout(height: 1, round: 0, step: .propose))]
+            + (1...3).map { .vote(fixture.vote(.precommit, round: 0, for: block, by: $0)) }
+        let next = Block(entries: [], height: 2, timeMs: block.header.timeMs + 1, previousHash: block.header.hash,
+                         proposer: fixture.genesis.validators[2].key, genesis: fixture.genesis)
+        let currentHeight: [ConsensusInput] = [.startHeight(height: 2, previousBlockTimeMs: block.header.timeMs),
+                                               .proposal(fixture.signedProposal(next, round: 0), check: .accepted),
+                                               .vote(fixture.vote(.prevote, round: 0, for: next, by: 1, height: 2))]
+        let configuration = fixture.configuration(own: 0)
+        let clean = try ConsensusReplay.replay(currentHeight.map(\.canonicalBytes), configuration: configuration)
+        for stale in [currentHeight + previousHeight, [currentHeight[0]] + previousHeight + currentHeight.dropFirst()] {
+            let replay = try ConsensusReplay.replay(stale.map(\.canonicalBytes), configuration: configuration)
+            #expect(replay.machine == clean.machine)
+            #expect(replay.pendingActions == clean.pendingActions)
+        }
+    }
+
     @Test func everyInputKindRoundTripsAndRefusesTruncation() throws {
         var driver = Driver()
         driver.run()

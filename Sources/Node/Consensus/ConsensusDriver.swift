@@ -110,9 +110,7 @@ final class ConsensusDriver: @unchecked Sendable {
         self.sender = sender
         machine = Tendermint(configuration: configuration)
         do {
-            signingGuard = SigningGuard(lastSigned: try signerStateFile.load().map { try LastSigned(canonicalBytes: $0) })
-        } catch let error as StorageError {
-            throw .storage(error)
+            signingGuard = SigningGuard(lastSigned: try signerStateFile.loaded.map { try LastSigned(canonicalBytes: $0) })
         } catch {
             throw .configuration("\(signerStateFile.path): the signer state does not decode (\(error)); refusing to sign until an operator restores it")
         }
@@ -192,14 +190,14 @@ final class ConsensusDriver: @unchecked Sendable {
 
     private func receive(_ signed: SignedVote) {
         startIfAwaiting(signed.vote.height)
-        if signed.vote.height == machine.height + 1 { noticeIfOthersDecided() }
+        if signed.vote.height > machine.height { noticeIfOthersDecided() }
         guard signed.vote.height == machine.height || signed.vote.height == machine.height + 1 else { return }
         input(.vote(signed))
     }
 
     private func receive(_ signed: SignedProposal) {
         startIfAwaiting(signed.height)
-        if signed.height == machine.height + 1 { noticeIfOthersDecided() }
+        if signed.height > machine.height { noticeIfOthersDecided() }
         guard signed.height == machine.height || signed.height == machine.height + 1 else { return }
         let checkable = signed.height == machine.height && machine.decision == nil
         guard !checkable || checkedProposals.insert(signed.proposal).inserted else { return }
@@ -281,6 +279,18 @@ final class ConsensusDriver: @unchecked Sendable {
         milestonesMs = [:]
         knownChanges = knownChanges.filter { $0.value.height >= height }
         perform(machine.handle(start))
+        fetchIfOthersCommitted(height)
+    }
+
+    /// Validators with more than 1/3 of the power (at least one honest) already signed beyond `height`, so
+    /// they committed it while this node was two heights behind. When this node holds no proposal for it,
+    /// their messages for it were dropped then (only the next height's are kept), and waiting for them to
+    /// be sent again would stall every validator when this one proposes next: fetch the block now.
+    private func fetchIfOthersCommitted(_ height: UInt64) {
+        guard machine.height == height, machine.decision == nil, machine.messages(inRound: machine.round).proposals.isEmpty,
+            configuration.isOneThird(directory.powerCommitted(atLeast: height))
+        else { return }
+        requestBlocks()
     }
 
     /// After a commit: the next height starts at once when transactions wait, otherwise when one arrives, a
@@ -455,6 +465,7 @@ final class ConsensusDriver: @unchecked Sendable {
             } catch {
                 return halt("cannot commit block \(height): \(error)")
             }
+            milestonesMs["append_ms"] = Self.milliseconds(since: started)
             do {
                 try resetLog()
             } catch {

@@ -34,8 +34,10 @@ final class ConsensusEngine: @unchecked Sendable {
         }
         self.service = service
         let writeAheadLog: WriteAheadLog
+        let signerStateFile: SignerStateFile
         do {
             writeAheadLog = try WriteAheadLog(path: dataDirectory.consensusLogFile)
+            signerStateFile = try SignerStateFile(path: dataDirectory.signerStateFile)
             evidence = try EvidenceStore(path: dataDirectory.evidenceFile, capacity: settings.evidenceCapacity)
         } catch {
             throw .storage(error)
@@ -59,7 +61,7 @@ final class ConsensusEngine: @unchecked Sendable {
         let sender = NetworkSender(network: network, keys: genesis.validators.map(\.key.publicKey), metrics: service.metrics)
         traffic.reply = { [network] payload, key in try? network.send(payload, to: key) }
         driver = try ConsensusDriver(service: service, ownIndex: ownIndex, settings: settings, inbox: inbox, progress: progress,
-                                     writeAheadLog: writeAheadLog, signerStateFile: SignerStateFile(path: dataDirectory.signerStateFile),
+                                     writeAheadLog: writeAheadLog, signerStateFile: signerStateFile,
                                      evidence: evidence, directory: directory, verified: verified, sender: sender)
         service.metrics.increment("healthledger_consensus_evidence_total", by: Double(evidence.count))
         service.metrics.set("healthledger_consensus_peers_linked", 0)
@@ -123,7 +125,7 @@ final class ConsensusEngine: @unchecked Sendable {
         traffic.gossip.stop()
     }
 
-    /// Lowers the calling thread's priority below the consensus and peer threads (nice 5; on Linux the nice
+    /// Lowers the calling thread's priority below the consensus and peer threads (nice 10; on Linux the nice
     /// value is per thread), for work that may wait when the processors are short: serving requests and
     /// verifying gossip. A height is decided sooner, and every waiting request is answered sooner with it.
     static func lowerThreadPriority() {

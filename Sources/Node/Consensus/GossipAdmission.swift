@@ -19,7 +19,7 @@ final class GossipAdmission: @unchecked Sendable {
     /// The workers' nice value: below consensus and request threads when the CPU is short, so a block is
     /// decided first and the next block's transactions verified after (the proposal verifies any that a
     /// worker has not reached yet).
-    static let niceness: Int32 = 5
+    static let niceness: Int32 = 10
 
     /// `admit` verifies and admits one transaction; it runs on one of the worker threads.
     init(capacity: Int = 20_000, admit: @escaping @Sendable (SignedTransaction) -> Void) {

@@ -95,7 +95,13 @@ final class PeerTraffic: @unchecked Sendable {
 
     // MARK: Consensus messages
 
-    private func isCurrent(_ height: UInt64, _ current: UInt64) -> Bool { height == current || height == current + 1 }
+    /// How far above the height being decided a peer's message is still verified and handed on. The
+    /// consensus thread keeps the next height's messages; one further covers the moment when it is a height
+    /// behind this reader (a decided block's inputs still in its inbox), so that messages a quicker peer
+    /// sends for the height after are not lost then. The consensus thread drops what it cannot use.
+    static let heightLead: UInt64 = 2
+
+    private func isCurrent(_ height: UInt64, _ current: UInt64) -> Bool { height >= current && height - current <= Self.heightLead }
 
     /// Hands a verified message to the consensus thread; when the inbox is full it is dropped and forgotten,
     /// so that its next copy is taken.
@@ -145,7 +151,7 @@ final class PeerTraffic: @unchecked Sendable {
     /// stream of such messages costs one verification per height).
     private func otherHeight(_ height: UInt64, current: UInt64, by index: Int, _ signature: [UInt8], _ message: [UInt8]) {
         drop("other_height")
-        guard height > current + 1, directory.committedHeight(of: index) < height - 1,
+        guard height > current + Self.heightLead, directory.committedHeight(of: index) < height - 1,
             validatorKeys[index].isValidSignature(signature, for: message)
         else { return }
         directory.signed(atHeight: height, by: index)
@@ -210,8 +216,9 @@ final class PeerTraffic: @unchecked Sendable {
             }
             checked.append(committed)
         }
-        guard !checked.isEmpty else { return }
-        if !inbox.post(.syncedBlocks(checked, from: sender), bytes: bytes) { drop("inbox_full") }
+        // Posted even when empty (the peer had nothing newer, or this node got there first): the answer
+        // ends the request, so the consensus thread may ask again.
+        if !inbox.post(.syncedBlocks(checked, from: sender), bytes: checked.isEmpty ? 0 : bytes) { drop("inbox_full") }
     }
 
     private func drop(_ reason: String) {

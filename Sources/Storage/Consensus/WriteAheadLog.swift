@@ -65,10 +65,11 @@ public final class WriteAheadLog {
     /// Forces every appended record to disk.
     public func sync() throws(StorageError) { try file.sync() }
 
-    /// Empties the log (after the height it covered is durable elsewhere).
+    /// Empties the log (after the height it covered is durable elsewhere). Not synced: it becomes durable
+    /// with the next synced append. Until then a crash may leave the old records, whole or in part, before
+    /// or after the new ones; they belong to heights already stored, which a replay ignores.
     public func reset() throws(StorageError) {
         try file.truncate(to: Self.magic.count)
-        try file.sync()
         endOffset = Self.magic.count
     }
 

@@ -80,19 +80,4 @@ import TestSupport
         #expect(throws: StorageError.self) { try WriteAheadLog(path: path) }
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("not a log".utf8))
     }
-
-    @Test func signerStateRoundTripsAndRefusesDamage() throws {
-        let scratch = ScratchDirectory()
-        let file = SignerStateFile(path: scratch.file("signer-state"))
-        #expect(try file.load() == nil)
-        try file.save([1, 2, 3])
-        try file.save([4, 5, 6, 7])
-        #expect(try file.load() == [4, 5, 6, 7])
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file.path)))
-        bytes[bytes.count - 1] ^= 0xff
-        try Data(bytes).write(to: URL(fileURLWithPath: file.path))
-        #expect(throws: StorageError.self) { try file.load() }
-        try Data(bytes.dropLast()).write(to: URL(fileURLWithPath: file.path))
-        #expect(throws: StorageError.self) { try file.load() }
-    }
 }
