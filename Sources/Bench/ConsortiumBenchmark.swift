@@ -225,6 +225,7 @@ struct ConsortiumBenchmark {
         let bodies = transactions.map(transactionBody)
         let urls = nodes.map(\.url)
         let latencies = Tally()
+        let committedSamples = CommittedSamples()
         let tally = Tally()
         let slow = SlotList()
         let start = nowSeconds() + 0.5
@@ -245,13 +246,18 @@ struct ConsortiumBenchmark {
             guard clients.count == urls.count else { tally.count("connect-error"); return }
             for (turn, slot) in stride(from: thread, to: sampled.count, by: samplers).map({ ($0, sampled[$0]) }) {
                 sleep(until: start + Double(slot) / rate)
-                let sent = nowSeconds()
+                let (sent, sentWallMs) = (nowSeconds(), wallClockMs())
                 guard let response = try? clients[turn % clients.count].request("POST", "/v1/transactions?wait=true", headers: jsonHeaders,
                                                                                body: bodies[slot]) else {
                     tally.count("transport-error"); continue
                 }
                 if response.status == 200 {
-                    latencies.add((nowSeconds() - sent) * 1000)
+                    let latencyMs = (nowSeconds() - sent) * 1000
+                    latencies.add(latencyMs)
+                    let answer = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
+                    if let height = answer?["height"] as? Int {
+                        committedSamples.add(.init(sentWallMs: sentWallMs, latencyMs: latencyMs, height: UInt64(height)))
+                    }
                 } else {
                     tally.count("sampled-http-\(response.status)")
                     slow.append(slot, afterMs: (nowSeconds() - sent) * 1000)
@@ -277,8 +283,38 @@ struct ConsortiumBenchmark {
         let p99 = rounded(quantile(samples, 0.99), 1)
         progress("commit latency (send to committed answer at the node it was sent to, \(samples.count) samples): p50 \(p50) ms, "
             + "p99 \(p99) ms; answers \(tally.allCounts)")
-        return ["consortium_commit_latency_ms_p50": p50, "consortium_commit_latency_ms_p99": p99,
-                "consortium_commit_latency_samples": samples.count, "consortium_commit_latency_rate_tx_per_s": Int(rate)]
+        var result: [String: Any] = ["consortium_commit_latency_ms_p50": p50, "consortium_commit_latency_ms_p99": p99,
+                                     "consortium_commit_latency_samples": samples.count, "consortium_commit_latency_rate_tx_per_s": Int(rate)]
+        result.merge(try latencyBreakdown(committedSamples.all, api: NodeHTTP(url: urls[0]))) { $1 }
+        return result
+    }
+
+    /// Where the latency of the sampled transactions went, split at the time their block was built (its
+    /// header time, from the proposer's clock: the same machine's clock as the benchmark's): waiting for a
+    /// block to take them (arriving at the proposer, and the heights begun before that), then deciding that
+    /// block and answering. Also how many blocks were built after a transaction was sent but without it.
+    private func latencyBreakdown(_ samples: [CommittedSample], api: NodeHTTP) throws -> [String: Any] {
+        guard let first = samples.map(\.height).min(), let last = samples.map(\.height).max() else { return [:] }
+        var blockTimesMs: [UInt64: Double] = [:]
+        for height in first...last { blockTimesMs[height] = try api.json("/v1/blocks/\(height)")["timeMs"] as? Double }
+        let sortedTimes = blockTimesMs.sorted { $0.key < $1.key }
+        var untilBuilt: [Double] = [], afterBuilt: [Double] = [], blocksMissed: [Double] = []
+        for sample in samples {
+            guard let builtMs = blockTimesMs[sample.height] else { continue }
+            let waitedMs = builtMs - Double(sample.sentWallMs)
+            untilBuilt.append(waitedMs)
+            afterBuilt.append(sample.latencyMs - waitedMs)
+            blocksMissed.append(Double(sortedTimes.filter { $0.key < sample.height && $0.value >= Double(sample.sentWallMs) }.count))
+        }
+        let figures: [String: Any] = [
+            "consortium_commit_latency_ms_p50_until_block_built": rounded(quantile(untilBuilt, 0.5), 1),
+            "consortium_commit_latency_ms_p50_after_block_built": rounded(quantile(afterBuilt, 0.5), 1),
+            "consortium_commit_latency_blocks_built_without_it_mean": rounded(blocksMissed.reduce(0, +) / Double(max(1, blocksMissed.count)), 2),
+        ]
+        progress("  of which: until its block was built p50 \(figures["consortium_commit_latency_ms_p50_until_block_built"]!) ms, "
+            + "deciding and answering after that p50 \(figures["consortium_commit_latency_ms_p50_after_block_built"]!) ms; "
+            + "blocks built after sending but without it: \(figures["consortium_commit_latency_blocks_built_without_it_mean"]!) on average")
+        return figures
     }
 
     /// The validators ended with one chain: the same hash at the lowest head among them.
@@ -298,4 +334,21 @@ private final class SlotList: @unchecked Sendable {
 
     func append(_ slot: Int, afterMs: Double) { lock.withLock { slots.append((slot, afterMs)) } }
     var all: [(slot: Int, afterMs: Double)] { lock.withLock { slots } }
+}
+
+/// A sampled transaction that committed: when it was sent (wall clock, ms), how long until the answer, and
+/// the height of its block.
+private struct CommittedSample {
+    let sentWallMs: UInt64
+    let latencyMs: Double
+    let height: UInt64
+}
+
+/// Committed samples noted by several threads.
+private final class CommittedSamples: @unchecked Sendable {
+    private let lock = NSLock()
+    private var samples: [CommittedSample] = []
+
+    func add(_ sample: CommittedSample) { lock.withLock { samples.append(sample) } }
+    var all: [CommittedSample] { lock.withLock { samples } }
 }
