@@ -62,7 +62,7 @@ final class ConsensusEngine: @unchecked Sendable {
         traffic.reply = { [network] payload, key in try? network.send(payload, to: key) }
         driver = try ConsensusDriver(service: service, ownIndex: ownIndex, settings: settings, inbox: inbox, progress: progress,
                                      writeAheadLog: writeAheadLog, signerStateFile: signerStateFile,
-                                     evidence: evidence, directory: directory, verified: verified, sender: sender)
+                                     evidence: evidence, directory: directory, verified: verified, gossip: traffic.gossip, sender: sender)
         service.metrics.increment("healthledger_consensus_evidence_total", by: Double(evidence.count))
         service.metrics.set("healthledger_consensus_peers_linked", 0)
         service.admissionObserver = { [inbox] transaction, relay in

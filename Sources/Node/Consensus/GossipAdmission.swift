@@ -60,6 +60,17 @@ final class GossipAdmission: @unchecked Sendable {
     /// Transactions waiting.
     var waiting: Int { condition.withLock { queue.count - head } }
 
+    /// Admits up to `limit` of the waiting transactions now, oldest first, on the calling thread and the
+    /// system's worker threads; returns how many. A proposer calls it just before building a block, so the
+    /// block takes what reached this node before it was built, not only what the low-priority workers
+    /// reached (measured: about 0.7 blocks were built between a transaction's arrival and its block).
+    @discardableResult
+    func admitWaiting(limit: Int) -> Int {
+        let taken = condition.withLock { take(limit) }
+        DispatchQueue.concurrentPerform(iterations: taken.count) { admit(taken[$0]) }
+        return taken.count
+    }
+
     /// Stops the workers after the transaction each is admitting; what waits is dropped.
     func stop() {
         condition.withLock {
@@ -73,16 +84,22 @@ final class GossipAdmission: @unchecked Sendable {
         condition.withLock {
             while !stopped && head == queue.count { condition.wait() }
             guard !stopped else { return nil }
-            let transaction = queue[head]
-            head += 1
-            if head == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                head = 0
-            } else if head >= 4_096 && head * 2 >= queue.count {
-                queue.removeFirst(head)
-                head = 0
-            }
-            return transaction
+            return take(1)[0]
         }
+    }
+
+    /// Removes and returns up to `limit` transactions from the front of the queue (the lock held).
+    private func take(_ limit: Int) -> [SignedTransaction] {
+        let end = min(queue.count, head + max(0, limit))
+        let taken = Array(queue[head..<end])
+        head = end
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 4_096 && head * 2 >= queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+        return taken
     }
 }
