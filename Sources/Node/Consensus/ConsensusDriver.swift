@@ -345,9 +345,9 @@ final class ConsensusDriver: @unchecked Sendable {
         return block
     }
 
-    /// At most this many waiting gossiped transactions are admitted before building a block (about 14 ms of
-    /// verification on one core; a block that would be full does not wait for any).
-    static let waitingGossipLimit = 128
+    /// At most this many waiting gossiped transactions are admitted before building a block (about 2 ms of
+    /// verification on two idle cores; a block that would be full does not wait for any).
+    static let waitingGossipLimit = 32
 
     /// `ProposalValidation` against the committed head and consent state, at this node's clock. Transaction
     /// signatures the peer reader (or admission) verified are not verified again.
