@@ -303,7 +303,7 @@ final class ConsensusDriver: @unchecked Sendable {
         inbox.schedule(.startHeight(height), afterMs: genesis.consensus.blockIntervalMs)
     }
 
-    /// Empties the log unless it is empty already (a reset costs a sync).
+    /// Empties the log unless it is empty already (the truncation reaches the disk with the next sync).
     private func resetLog() throws(StorageError) {
         guard recordsSinceReset > 0 else { return }
         try writeAheadLog.reset()

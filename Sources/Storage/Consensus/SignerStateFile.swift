@@ -15,7 +15,8 @@
 public final class SignerStateFile {
     public static let magic = Array("healthledger-signer-state/2\n".utf8)
     static let firstFormatMagic = Array("healthledger-signer-state/1\n".utf8)
-    /// The size of each slot; the first begins here too, so the file is three slots long.
+    /// The size of each slot, and the offset of the first (the magic line has the first 4 KiB to itself): the
+    /// file is three slots long.
     static let slotBytes = 4096
     static let counterBytes = 8
     /// The largest state a slot holds.
