@@ -404,11 +404,11 @@ struct NodeBenchmark {
         }
         // The worst case for opening the store: just under a full batch of ids not yet in the id index, which
         // the store reloads from the entries table when it opens. Pad with grants until that is so.
-        while writer.unflushedIDs + blockSize < ChainWriter.idIndexFlushCount {
+        while writer.store.unindexedIDCount + blockSize < ChainStore.defaultIDIndexFlushCount {
             try commitGrants(from: granted, count: blockSize)
             granted += blockSize
         }
-        progress("large ledger: \(granted) grants, \(writer.unflushedIDs) ids not yet in the store's id index (the most a store reopens with is \(ChainWriter.idIndexFlushCount - 1))")
+        progress("large ledger: \(granted) grants, \(writer.store.unindexedIDCount) ids not yet in the store's id index (the most a store reopens with is \(ChainStore.defaultIDIndexFlushCount - 1))")
         progress("large ledger: \(writer.events) events, height \(writer.store.headHeight), built in \(rounded(nowSeconds() - started, 1)) s")
         return LargeLedger(chain: chain, events: writer.events, grants: granted, practitioners: practitioners, patients: patients, firstGrantee: firstGrantee)
     }

@@ -342,11 +342,6 @@ final class ChainWriter {
     private let executor: BlockExecutor
     private(set) var timeMs: UInt64
     private(set) var events = 0
-    /// ChainStore's default `idIndexFlushCount`: ids it holds in memory (and reloads from the entries table
-    /// when opened) until it writes them to the id index.
-    static let idIndexFlushCount = 50_000
-    /// Ids committed since the store last flushed its id index, mirroring ChainStore.append.
-    private(set) var unflushedIDs = 0
 
     init(chain: BenchChain) throws {
         self.chain = chain
@@ -381,8 +376,6 @@ final class ChainWriter {
                          changes: proposal.changes)
         timeMs = blockTimeMs
         events += proposal.entries.count
-        unflushedIDs += proposal.entries.count
-        if unflushedIDs >= Self.idIndexFlushCount { unflushedIDs = 0 }
     }
 }
 

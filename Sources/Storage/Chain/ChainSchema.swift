@@ -126,12 +126,18 @@ enum ChainSchema {
 
     /// Writes `ids` into the id index in id order (so each index page is written once per flush) and
     /// records that the index now covers every block up to `height`.
-    static func flushIDIndex(_ ids: [TransactionID: UInt64], coveringThrough height: UInt64, into db: Database) throws {
-        let insertID = try db.cachedStatement("INSERT INTO tx_index (id, seq) VALUES (?, ?)")
-        for (id, seq) in ids.sorted(by: { $0.key < $1.key }) {
+    /// Writes `ids` (sorted by id, so consecutive rows share index pages) into the id index. Ids already
+    /// there are left as they are: a flush cut short by a crash is written again after the store reopens.
+    static func insertIDIndex(_ ids: ArraySlice<(id: TransactionID, seq: UInt64)>, into db: Database) throws {
+        let insertID = try db.cachedStatement("INSERT OR IGNORE INTO tx_index (id, seq) VALUES (?, ?)")
+        for (id, seq) in ids {
             try insertID.bind([.blob(id.digest.bytes), .integer(Int64(seq))])
             try insertID.run()
         }
+    }
+
+    /// Records that the id index holds every id of the blocks through `height`.
+    static func setIndexedHeight(_ height: UInt64, in db: Database) throws {
         try db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('tx_index_height', ?)", [.blob(height.bigEndianBytes)])
     }
 

@@ -28,6 +28,40 @@ import TestSupport
         try expectSameState(reopened, referenceState, blocks: blocks)
     }
 
+    /// The id index is written in parts over several appends: after every append, and after reopening at
+    /// every point of a flush (a crash mid-flush), every committed id is found at its place, the ids held in
+    /// memory stay bounded, and a later flush writes again what a cut-short one had written.
+    @Test func idsAreFoundAtEveryPointOfAFlushSpreadOverAppends() throws {
+        let scratch = ScratchDirectory()
+        let (genesis, blocks, _) = generatedChain(seed: 23, blocks: 40, eventsPerBlock: 9)
+        let flushCount = 60
+        let executor = BlockExecutor(genesis: genesis)
+        var expected: [TransactionID: (height: UInt64, position: Int)] = [:]
+        var store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount)
+        var reopenedMidFlush = 0
+        for (index, block) in blocks.enumerated() {
+            if index % 11 == 10 {
+                // A restart: some fall in the middle of a flush, which the reopened store finishes.
+                reopenedMidFlush += store.unindexedIDCount >= flushCount ? 1 : 0
+                store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount)
+                #expect(store.unindexedIDCount < flushCount)
+            }
+            try store.append(block, changes: try executor.execute(block.block, state: store))
+            for (position, entry) in block.block.entries.enumerated() { expected[entry.transaction.id] = (block.height, position) }
+            for (id, place) in expected {
+                let location = try #require(try store.location(of: id), "after block \(block.height)")
+                #expect(location.height == place.height && location.position == place.position)
+            }
+            // At most a batch, the blocks appended while its parts are written, and one more block.
+            #expect(store.unindexedIDCount <= flushCount + 9 * (8 + 1))
+        }
+        #expect(reopenedMidFlush > 0, "some restarts fell in the middle of a flush")
+        #expect(expected.count == blocks.reduce(0) { $0 + $1.block.entries.count })
+        let indexed = try Database(path: scratch.file("ledger.sqlite"), mode: .readOnly)
+            .queryOne("SELECT COUNT(*) FROM tx_index", []) { Int($0.int64(0)) } ?? 0
+        #expect(indexed >= expected.count - flushCount - 9 * (8 + 1) && indexed > 0, "the index was written: \(indexed) of \(expected.count)")
+    }
+
     /// Every grant, enrolment and record the in-memory reference holds, the store holds identically.
     private func expectSameState(_ store: ChainStore, _ reference: MemoryLedgerState, blocks: [CommittedBlock]) throws {
         var patients: Set<Identity> = []
