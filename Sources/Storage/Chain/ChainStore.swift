@@ -51,6 +51,8 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     private var head: (height: UInt64, hash: SHA256Digest, timeMs: UInt64)
     /// Ids of committed entries not yet in the `tx_index` table, with their sequence numbers.
     private var unindexedIDs: [TransactionID: UInt64]
+    /// Ids of the id-index batch being written, until its last part is committed.
+    private var flushingIDs: [TransactionID: UInt64] = [:]
     /// How many unindexed ids trigger a flush of the id index.
     private let idIndexFlushCount: Int
     /// The id-index batch being written, a part per append (touched only under the write lock).
@@ -174,9 +176,14 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             let newIDs = committed.block.entries.enumerated().map { (position, entry) in
                 (id: entry.transaction.id, seq: Self.sequence(height: header.height, position: position))
             }
-            if indexFlush == nil, memoryLock.withLock({ unindexedIDs.count }) + newIDs.count >= idIndexFlushCount {
-                let waiting = memoryLock.withLock { unindexedIDs }.map { (id: $0.key, seq: $0.value) }
-                indexFlush = IndexFlush(ids: waiting + newIDs, coveringThrough: header.height)
+            if indexFlush == nil, memoryLock.withLock({ unindexedIDs.count }) >= idIndexFlushCount {
+                // The batch: every id through the head, moved aside (still found) while its parts are written.
+                let batch = memoryLock.withLock { () -> [TransactionID: UInt64] in
+                    flushingIDs = unindexedIDs
+                    unindexedIDs = [:]
+                    return flushingIDs
+                }
+                indexFlush = IndexFlush(ids: batch.map { (id: $0.key, seq: $0.value) }, coveringThrough: currentHead.height)
             }
             let flush = indexFlush
             try database.write { db in
@@ -190,7 +197,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             // Only after the commit: until then readers find the new ids here, and afterwards in the index.
             memoryLock.withLock {
                 for (id, seq) in newIDs { unindexedIDs[id] = seq }
-                if let flush, flush.isLastPart { for (id, _) in flush.ids { unindexedIDs[id] = nil } }
+                if let flush, flush.isLastPart { flushingIDs = [:] }
                 head = (header.height, hash, header.timeMs)
             }
             indexFlush = flush.flatMap { $0.isLastPart ? nil : $0.advanced() }
@@ -198,7 +205,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     }
 
     /// Ids committed but not yet in the id index (held in memory; reloaded from the entries table on open).
-    public var unindexedIDCount: Int { memoryLock.withLock { unindexedIDs.count } }
+    public var unindexedIDCount: Int { memoryLock.withLock { unindexedIDs.count + flushingIDs.count } }
 
     /// A batch of ids for the id index, sorted, written in `parts` ranges of their first byte, one per append.
     struct IndexFlush {
@@ -304,7 +311,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
 
     /// Looks in the unindexed ids first, then in the index through `database` (a reader).
     private func sequence(of id: TransactionID, in database: Database) throws -> UInt64? {
-        if let seq = memoryLock.withLock({ unindexedIDs[id] }) { return seq }
+        if let seq = memoryLock.withLock({ unindexedIDs[id] ?? flushingIDs[id] }) { return seq }
         return try database.queryOne("SELECT seq FROM tx_index WHERE id = ?", [.blob(id.digest.bytes)]) { UInt64($0.int64(0)) }
     }
 
