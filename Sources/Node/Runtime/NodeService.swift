@@ -100,6 +100,12 @@ public final class NodeService: @unchecked Sendable {
         }
         switch mempool.add(transaction) {
         case .admitted:
+            // Committed between the check above and the add (a block appends before it leaves the mempool, so
+            // by now it is found): not admitted a second time.
+            if (try? store.isCommitted(transaction.id)) == true {
+                mempool.remove([transaction.id])
+                throw refuse(.refused(.alreadyCommitted), reason: "rule")
+            }
             admissionObserver?(transaction, relay)
             metrics.increment("healthledger_transactions_admitted_total")
             metrics.set("healthledger_mempool_transactions", Double(mempool.count))

@@ -124,11 +124,9 @@ enum ChainSchema {
                      [.blob(patient.publicKeyBytes), .integer(Int64(afterSeq)), .integer(Int64(limit))]) { UInt64($0.int64(0)) }
     }
 
-    /// Writes `ids` into the id index in id order (so each index page is written once per flush) and
-    /// records that the index now covers every block up to `height`.
     /// Writes `ids` (sorted by id, so consecutive rows share index pages) into the id index. Ids already
     /// there are left as they are: a flush cut short by a crash is written again after the store reopens.
-    static func insertIDIndex(_ ids: ArraySlice<(id: TransactionID, seq: UInt64)>, into db: Database) throws {
+    static func insertIDIndex(_ ids: [(id: TransactionID, seq: UInt64)], into db: Database) throws {
         let insertID = try db.cachedStatement("INSERT OR IGNORE INTO tx_index (id, seq) VALUES (?, ?)")
         for (id, seq) in ids {
             try insertID.bind([.blob(id.digest.bytes), .integer(Int64(seq))])

@@ -86,9 +86,9 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             unindexedIDs = try ChainSchema.entryIDs(above: try ChainSchema.indexedHeight(in: database), in: database)
             if unindexedIDs.count >= idIndexFlushCount {
                 // A flush a restart cut short (its parts are written over several appends): finished here.
-                let batch = IndexFlush(ids: unindexedIDs.map { (id: $0.key, seq: $0.value) }, coveringThrough: head.height)
+                let batch = IndexFlush(ids: unindexedIDs, coveringThrough: head.height)
                 try database.write { db in
-                    try ChainSchema.insertIDIndex(batch.ids[...], into: db)
+                    for part in 0..<IndexFlush.parts { try ChainSchema.insertIDIndex(batch.sortedIDs(ofPart: part), into: db) }
                     try ChainSchema.setIndexedHeight(batch.coveringThrough, in: db)
                 }
                 unindexedIDs = [:]
@@ -183,7 +183,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                     unindexedIDs = [:]
                     return flushingIDs
                 }
-                indexFlush = IndexFlush(ids: batch.map { (id: $0.key, seq: $0.value) }, coveringThrough: currentHead.height)
+                indexFlush = IndexFlush(ids: batch, coveringThrough: currentHead.height)
             }
             let flush = indexFlush
             try database.write { db in
@@ -207,24 +207,29 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     /// Ids committed but not yet in the id index (held in memory; reloaded from the entries table on open).
     public var unindexedIDCount: Int { memoryLock.withLock { unindexedIDs.count + flushingIDs.count } }
 
-    /// A batch of ids for the id index, sorted, written in `parts` ranges of their first byte, one per append.
+    /// A batch of ids for the id index, written in `parts` ranges of the id space (by first byte), one per
+    /// append, each sorted as it is written.
     struct IndexFlush {
         static let parts = 8
-        let ids: [(id: TransactionID, seq: UInt64)]
+        /// Where each range but the first begins.
+        private static let boundaries = (1..<parts).map { part in
+            TransactionID(digest: SHA256Digest(bytes: [UInt8(part * 256 / parts)] + [UInt8](repeating: 0, count: 31))!)
+        }
+        private let ranges: [[(id: TransactionID, seq: UInt64)]]
         /// Once every part is written, the index holds every id of the blocks through this height.
         let coveringThrough: UInt64
-        /// Where each part starts in `ids`, and where the last ends.
-        private let bounds: [Int]
         private var part = 0
 
-        init(ids unsorted: [(id: TransactionID, seq: UInt64)], coveringThrough: UInt64) {
-            ids = unsorted.sorted { $0.id < $1.id }
+        init(ids: [TransactionID: UInt64], coveringThrough: UInt64) {
+            var ranges = [[(id: TransactionID, seq: UInt64)]](repeating: [], count: Self.parts)
+            for (id, seq) in ids { ranges[Self.boundaries.firstIndex { id < $0 } ?? Self.parts - 1].append((id, seq)) }
+            self.ranges = ranges
             self.coveringThrough = coveringThrough
-            let firstBytes = ids.map { Int($0.id.digest.bytes[0]) }
-            bounds = (0...Self.parts).map { part in firstBytes.firstIndex { $0 >= part * 256 / Self.parts } ?? firstBytes.count }
         }
 
-        var nextIDs: ArraySlice<(id: TransactionID, seq: UInt64)> { ids[bounds[part]..<bounds[part + 1]] }
+        /// The ids of range `part`, sorted, so consecutive rows share index pages.
+        func sortedIDs(ofPart part: Int) -> [(id: TransactionID, seq: UInt64)] { ranges[part].sorted { $0.id < $1.id } }
+        var nextIDs: [(id: TransactionID, seq: UInt64)] { sortedIDs(ofPart: part) }
         var isLastPart: Bool { part == Self.parts - 1 }
         func advanced() -> IndexFlush {
             var next = self
