@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import Node
 import Storage
+import TestSupport
 import Transport
 
 // Plumbing for the `node` benchmark: a real `healthledger node` process, data directories made from the
@@ -189,15 +190,9 @@ final class NodeProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         let started = nowSeconds()
         try process.run()
-        var line = Data()
-        let handle = stdout.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            guard !chunk.isEmpty else { break }
-            line.append(chunk)
-        }
+        let object = stdout.firstJSONLine()
         secondsToServing = nowSeconds() - started
-        guard let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any], let url = object["url"] as? String else {
+        guard let url = object?["url"] as? String else {
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             throw NodeBenchError.node("did not print its URL; log tail: \(log.suffix(2_000))")
         }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import TLS
 import Transport
 
@@ -108,7 +109,7 @@ struct PeerBenchmark {
         var elapsed = 0.0
         var done = 0
         while done < count {
-            let pairs = (0..<min(batchSize, count - done)).map { _ in SocketPairForBench() }
+            let pairs = (0..<min(batchSize, count - done)).map { _ in SocketPair() }
             let start = nowSeconds()
             let failures = ReceivedCounter()
             let serverThread = startThreads(1, name: "bench-tls-server") { _ in
@@ -162,23 +163,5 @@ private final class ReceivedCounter: @unchecked Sendable {
         condition.lock()
         while count < target { condition.wait() }
         condition.unlock()
-    }
-}
-
-/// Two connected non-blocking stream sockets, closed at deinit.
-private final class SocketPairForBench: @unchecked Sendable {
-    let server: Int32
-    let client: Int32
-
-    init() {
-        var descriptors: [Int32] = [-1, -1]
-        let made = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &descriptors)
-        precondition(made == 0, "socketpair failed")
-        (server, client) = (descriptors[0], descriptors[1])
-    }
-
-    deinit {
-        close(server)
-        close(client)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A real `healthledger node` process on a free loopback port, in a data directory of the test's own.
 final class NodeProcess: @unchecked Sendable {
@@ -19,14 +20,7 @@ final class NodeProcess: @unchecked Sendable {
         process.standardOutput = stdout
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        let handle = stdout.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            guard !chunk.isEmpty else { break }
-            line.append(chunk)
-        }
-        let started = try JSONSerialization.jsonObject(with: line) as? [String: Any]
+        let started = stdout.firstJSONLine()
         url = try #require(started?["url"] as? String, "the node did not print its URL; its log: \((try? String(contentsOfFile: stderrFile, encoding: .utf8)) ?? "")")
     }
 

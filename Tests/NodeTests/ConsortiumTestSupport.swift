@@ -56,16 +56,8 @@ final class InProcessConsortium {
         listeners = bound
         let peerPorts = bound.map(\.port)
         self.peerPorts = peerPorts
-        genesis = try Genesis(
-            chainID: ChainID("test-consortium")!, genesisTimeMs: SystemClock().nowMs() / 1000 * 1000 - 60_000,
-            organisations: (0..<count).map {
-                Organisation(id: organisations[$0], name: "Hospital \($0 + 1)", adminKey: Identity(publicKey: adminKeys[$0].publicKey))
-            },
-            validators: (0..<count).map {
-                Validator(name: "node-\($0 + 1)", organisation: organisations[$0], key: Identity(publicKey: nodeKeys[$0].publicKey),
-                          address: "127.0.0.1:\(peerPorts[$0])")
-            },
-            consensus: consensus)
+        genesis = try consortiumGenesis(chainID: "test-consortium", organisations: organisations, adminKeys: adminKeys, nodeKeys: nodeKeys,
+                                        peerAddresses: peerPorts.map { "127.0.0.1:\($0)" }, consensus: consensus)
         signer = RequestSigner(chainID: genesis.chainID)
         logs = (0..<count).map { _ in LogLines() }
         runtimes = Array(repeating: nil, count: count)
@@ -159,4 +151,20 @@ final class InProcessConsortium {
             organisation: organisations[organisation], practitioner: Identity(publicKey: practitioner.publicKey),
             role: PractitionerRole("physician")!)), by: adminKeys[organisation]))
     }
+}
+
+/// A genesis of one organisation (`Hospital N`, its admin key) and one validator (`node-N`, its node key at
+/// its peer address) per index, starting a minute ago: the consortium the node tests start.
+func consortiumGenesis(chainID: String, organisations: [OrganisationID], adminKeys: [Ed25519.PrivateKey], nodeKeys: [Ed25519.PrivateKey],
+                       peerAddresses: [String], consensus: ConsensusParameters) throws -> Genesis {
+    try Genesis(
+        chainID: ChainID(chainID)!, genesisTimeMs: SystemClock().nowMs() / 1000 * 1000 - 60_000,
+        organisations: organisations.indices.map {
+            Organisation(id: organisations[$0], name: "Hospital \($0 + 1)", adminKey: Identity(publicKey: adminKeys[$0].publicKey))
+        },
+        validators: organisations.indices.map {
+            Validator(name: "node-\($0 + 1)", organisation: organisations[$0], key: Identity(publicKey: nodeKeys[$0].publicKey),
+                      address: peerAddresses[$0])
+        },
+        consensus: consensus)
 }

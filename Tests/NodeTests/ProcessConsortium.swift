@@ -3,6 +3,7 @@ import Ledger
 import Node
 import Storage
 import Testing
+import TestSupport
 import Transport
 
 /// Validators as real `healthledger node` processes (the binary built by `swift build --build-tests`), one
@@ -56,16 +57,8 @@ final class ProcessConsortium {
         adminKeys = (0..<count).map { fixedKey(UInt8($0 + 101)) }
         organisations = (0..<count).map { OrganisationID("hospital-\($0 + 1)")! }
         let (nodeKeys, adminKeys, organisations) = (nodeKeys, adminKeys, organisations)
-        genesis = try Genesis(
-            chainID: ChainID("process-consortium")!, genesisTimeMs: SystemClock().nowMs() / 1000 * 1000 - 60_000,
-            organisations: (0..<count).map {
-                Organisation(id: organisations[$0], name: "Hospital \($0 + 1)", adminKey: Identity(publicKey: adminKeys[$0].publicKey))
-            },
-            validators: (0..<count).map {
-                Validator(name: "node-\($0 + 1)", organisation: organisations[$0], key: Identity(publicKey: nodeKeys[$0].publicKey),
-                          address: "\(placements[$0].host):\(placements[$0].peerPort)")
-            },
-            consensus: consensus)
+        genesis = try consortiumGenesis(chainID: "process-consortium", organisations: organisations, adminKeys: adminKeys, nodeKeys: nodeKeys,
+                                        peerAddresses: placements.map { "\($0.host):\($0.peerPort)" }, consensus: consensus)
         signer = RequestSigner(chainID: genesis.chainID)
         processes = Array(repeating: nil, count: count)
         urls = Array(repeating: nil, count: count)
@@ -115,14 +108,7 @@ final class ProcessConsortium {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         processes[index] = process
-        var line = Data()
-        let handle = stdout.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            guard !chunk.isEmpty else { break }
-            line.append(chunk)
-        }
-        let started = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any]
+        let started = stdout.firstJSONLine()
         urls[index] = try #require(started?["url"] as? String, "node \(index + 1) did not start; its log: \(self.log(index).suffix(3_000))")
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TestSupport
 import Testing
 
 @testable import TLS
@@ -10,13 +11,16 @@ import Testing
     let alice = testKey(1)
     let bob = testKey(2)
 
+    /// Alice accepting and Bob connecting over `pair`, each pinning the other's key, handshaken.
+    private func connected(over pair: SocketPair) throws -> (server: TLSConnection, client: TLSConnection) {
+        let outcome = handshake(pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
+                                expecting: alice.publicKey)
+        return (try outcome.server.get(), try outcome.client.get())
+    }
+
     @Test func handshakeExposesEachPeersKeyAndCarriesDataBothWays() throws {
         let pair = SocketPair()
-        let outcome = handshake(
-            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
-            expecting: alice.publicKey)
-        let server = try outcome.server.get()
-        let client = try outcome.client.get()
+        let (server, client) = try connected(over: pair)
         #expect(server.peerKey == bob.publicKey)
         #expect(client.peerKey == alice.publicKey)
 
@@ -28,11 +32,7 @@ import Testing
 
     @Test func oneReaderAndOneWriterRunAtTheSameTimeOnEachSide() throws {
         let pair = SocketPair()
-        let outcome = handshake(
-            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
-            expecting: alice.publicKey)
-        let server = try outcome.server.get()
-        let client = try outcome.client.get()
+        let (server, client) = try connected(over: pair)
         // 4 MiB each way, written and read concurrently, so each connection has a reader and a writer busy
         // at once (a single-threaded exchange would deadlock once both socket buffers are full).
         let upload = (0..<4 * 1024 * 1024).map { UInt8(truncatingIfNeeded: $0 &* 7) }
@@ -49,11 +49,7 @@ import Testing
 
     @Test func closeSendsCloseNotifyAndThePeerReadsClosed() throws {
         let pair = SocketPair()
-        let outcome = handshake(
-            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
-            expecting: alice.publicKey)
-        let server = try outcome.server.get()
-        let client = try outcome.client.get()
+        let (server, client) = try connected(over: pair)
         client.close()
         var buffer = [UInt8](repeating: 0, count: 64)
         #expect(throws: TLSError.closed) { try server.read(into: &buffer, timeoutMs: 2_000) }
@@ -63,24 +59,19 @@ import Testing
 
     @Test func readTimesOutWhenNothingArrives() throws {
         let pair = SocketPair()
-        let outcome = handshake(
-            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
-            expecting: alice.publicKey)
-        let server = try outcome.server.get()
-        _ = try outcome.client.get()
+        let connections = try connected(over: pair)  // both kept open until the end of the test
+        let server = connections.server
         var buffer = [UInt8](repeating: 0, count: 64)
         let start = ContinuousClock.now
         #expect(throws: TLSError.timedOut) { try server.read(into: &buffer, timeoutMs: 200) }
         #expect(elapsedMs(since: start) >= 190)
+        withExtendedLifetime(connections) {}
     }
 
     @Test func shuttingTheSocketDownWakesABlockedReader() throws {
         let pair = SocketPair()
-        let outcome = handshake(
-            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
-            expecting: alice.publicKey)
-        let server = try outcome.server.get()
-        _ = try outcome.client.get()
+        let connections = try connected(over: pair)  // both kept open until the end of the test
+        let server = connections.server
         let reading = Background { () -> TLSError? in
             var buffer = [UInt8](repeating: 0, count: 64)
             do throws(TLSError) {
@@ -93,18 +84,17 @@ import Testing
         _ = shutdown(pair.server, Int32(SHUT_RDWR))
         #expect(reading.wait() == .closed)
         #expect(elapsedMs(since: start) < 10_000)  // woken by the shutdown, not by the 30 s timeout
+        withExtendedLifetime(connections) {}
     }
 
     @Test func writeTimesOutWhenThePeerNeverReads() throws {
         let pair = SocketPair()
         pair.shrinkBuffers()
-        let outcome = handshake(
-            pair, server: try context(alice, allowing: [bob]), client: try context(bob, allowing: [alice]),
-            expecting: alice.publicKey)
-        _ = try outcome.server.get()
-        let client = try outcome.client.get()
+        let connections = try connected(over: pair)  // both kept open until the end of the test
+        let client = connections.client
         let tooMuch = [UInt8](repeating: 0x55, count: 8 * 1024 * 1024)
         #expect(throws: TLSError.timedOut) { try client.write(tooMuch, stallTimeoutMs: 300) }
+        withExtendedLifetime(connections) {}
     }
 
     @Test func plainBytesInsteadOfAClientHelloAreAProtocolError() throws {

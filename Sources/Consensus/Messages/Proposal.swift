@@ -88,21 +88,17 @@ public struct SignedProposal: Hashable, Sendable, CanonicalEncodable, CanonicalD
     public var round: UInt32 { proposal.round }
 
     /// True when `validatorIndex` names a genesis validator whose key signed the proposal.
-    public func hasValidSignature(in genesis: Genesis) -> Bool {
-        genesis.validator(validatorIndex, signed: signature, over: proposal.canonicalBytes)
-    }
+    public func hasValidSignature(in genesis: Genesis) -> Bool { ProposalStatement(self).hasValidSignature(in: genesis) }
 
+    /// Encoded as its `ProposalStatement` followed by the block.
     public func encode(to encoder: inout CanonicalEncoder) {
-        proposal.encode(to: &encoder)
-        encoder.u16(validatorIndex)
-        encoder.fixed(signature)
+        ProposalStatement(self).encode(to: &encoder)
         block.encode(to: &encoder)
     }
 
     public init(from decoder: inout CanonicalDecoder) throws(DecodingError) {
-        proposal = try Proposal(from: &decoder)
-        validatorIndex = try decoder.u16("proposer index")
-        signature = try decoder.fixed(Ed25519.signatureByteCount, "proposal signature")
+        let statement = try ProposalStatement(from: &decoder)
+        (proposal, validatorIndex, signature) = (statement.proposal, statement.validatorIndex, statement.signature)
         block = try Block(from: &decoder)
         let header = block.header
         guard header.height == proposal.height, header.chainID == proposal.chainID, header.hash == proposal.blockHash else {
