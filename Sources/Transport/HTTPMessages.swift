@@ -86,13 +86,13 @@ public struct HTTPResponse: Sendable {
     public static func problem(
         _ status: Int, title: String, detail: String? = nil, type: String = "about:blank", extra: [String: String] = [:]
     ) -> HTTPResponse {
-        var members = [("type", JSON.string(type)), ("title", JSON.string(title)), ("status", String(status))]
-        if let detail { members.append(("detail", JSON.string(detail))) }
+        var members = [("type", JSONWriter.string(type)), ("title", JSONWriter.string(title)), ("status", String(status))]
+        if let detail { members.append(("detail", JSONWriter.string(detail))) }
         let standardNames: Set = ["type", "title", "status", "detail"]
         for (name, value) in extra.sorted(by: { $0.key < $1.key }) where !standardNames.contains(name) {
-            members.append((name, JSON.string(value)))
+            members.append((name, JSONWriter.string(value)))
         }
-        let object = "{" + members.map { JSON.string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+        let object = "{" + members.map { JSONWriter.string($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
         return HTTPResponse(
             status: status, headers: [("content-type", "application/problem+json")], body: .bytes(Array(object.utf8)))
     }
@@ -118,25 +118,4 @@ extension [(name: String, value: String)] {
 
     /// Headers written by code may spell names in any case; the module compares them lowercased.
     var lowercasedNames: [(name: String, value: String)] { map { ($0.name.lowercased(), $0.value) } }
-}
-
-/// The one JSON form the module writes itself: strings inside problem documents.
-enum JSON {
-    static func string(_ text: String) -> String {
-        var escaped = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                escaped += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped + "\""
-    }
 }

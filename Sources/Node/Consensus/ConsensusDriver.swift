@@ -264,6 +264,7 @@ final class ConsensusDriver: @unchecked Sendable {
     private func beginHeight(_ height: UInt64) {
         guard haltReason == nil, height == store.headHeight + 1, machine.height < height else { return }
         awaitingStart = nil
+        inbox.awaitTransactions(false)
         inbox.cancel(.startHeight(height))
         let start = ConsensusInput.startHeight(height: height, previousBlockTimeMs: store.headTimeMs)
         let carried = machine.carriedInputs(into: height)
@@ -298,6 +299,7 @@ final class ConsensusDriver: @unchecked Sendable {
     /// After a commit: the next height starts at once when transactions wait, otherwise when one arrives, a
     /// peer starts it, or `blockIntervalMs` passes.
     private func awaitNextHeight(_ height: UInt64) {
+        inbox.awaitTransactions(true)
         if service.mempool.count > 0 { return beginHeight(height) }
         awaitingStart = height
         inbox.schedule(.startHeight(height), afterMs: genesis.consensus.blockIntervalMs)
@@ -329,11 +331,12 @@ final class ConsensusDriver: @unchecked Sendable {
             if !refused.isEmpty {
                 // Remembered before they leave the mempool, so a waiter always finds them (NodeService.status).
                 service.tracker.remember(refused: refused)
-                service.mempool.remove(Set(refused.map(\.0)))
+                let ids = Set(refused.map(\.0))
+                service.mempool.remove(ids)
                 for (id, reason) in refused {
                     service.log.info("transaction.refused_in_block", ["id": id.hex, "reason": String(describing: reason)])
                 }
-                service.tracker.blockFinished()
+                service.tracker.left(ids)
             }
         } catch {
             service.log.error("consensus.build_failed", ["height": height, "error": String(describing: error)])
@@ -496,8 +499,9 @@ final class ConsensusDriver: @unchecked Sendable {
     private func afterCommit(_ committed: CommittedBlock, startedAt started: DispatchTime, source: String, timings: [String: Double] = [:]) {
         let entries = committed.block.entries
         // After the durable append: a transaction leaving the mempool is already in the store (NodeService.status).
-        service.mempool.remove(Set(entries.map(\.transaction.id)))
-        service.tracker.blockFinished()
+        let ids = Set(entries.map(\.transaction.id))
+        service.mempool.remove(ids)
+        service.tracker.left(ids)
         directory.setOwnHeight(committed.height)
         let metrics = service.metrics
         metrics.increment("healthledger_blocks_committed_total")

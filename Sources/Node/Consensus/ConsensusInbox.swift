@@ -12,7 +12,9 @@ enum ConsensusEvent: Sendable {
     /// Committed blocks from validator `from`, answering this node's sync request; their signatures were
     /// checked by the peer reader, everything else is checked on the consensus thread.
     case syncedBlocks([CommittedBlock], from: Int)
-    /// Transactions entered the mempool (coalesced: one event however many arrived).
+    /// Transactions entered the mempool (coalesced: one event however many arrived). Delivered only while
+    /// the consensus thread waits to start a height (`awaitTransactions`); otherwise posting it does nothing,
+    /// so a busy node does not wake the consensus thread for every transaction.
     case transactionsArrived
     /// A validator signed a message for a height beyond the next: it committed more than this node
     /// (coalesced). The consensus thread considers catching up.
@@ -51,6 +53,7 @@ final class ConsensusInbox: @unchecked Sendable {
     private var head = 0
     private var queuedBytes = 0
     private var transactionsPending = false
+    private var transactionsAwaited = false
     private var peersAheadPending = false
     private var stopped = false
     /// Timers by due time (monotonic nanoseconds), earliest last, so the due one is removed from the end.
@@ -76,6 +79,7 @@ final class ConsensusInbox: @unchecked Sendable {
                 return true
             }
             if case .transactionsArrived = event {
+                guard transactionsAwaited, !transactionsPending else { return true }
                 transactionsPending = true
                 condition.broadcast()
                 return true
@@ -90,6 +94,15 @@ final class ConsensusInbox: @unchecked Sendable {
             queuedBytes += bytes
             condition.broadcast()
             return true
+        }
+    }
+
+    /// Whether `transactionsArrived` is delivered. The consensus thread turns it on before it looks at the
+    /// mempool and decides to wait for a transaction, so an arrival between the two is never missed.
+    func awaitTransactions(_ awaited: Bool) {
+        condition.withLock {
+            transactionsAwaited = awaited
+            if !awaited { transactionsPending = false }
         }
     }
 

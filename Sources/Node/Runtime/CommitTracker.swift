@@ -10,13 +10,20 @@ public enum TransactionStatus: Equatable, Sendable {
     case unknown
 }
 
-/// Lets request threads wait for their transaction's block. The block producer reports each block; waiters
-/// wake and look up their transaction. Recent refusals are remembered (bounded) so a waiter can say why.
+/// Lets request threads wait for their transaction's block. Each waiter registers the id it waits for, and
+/// the block producer wakes only the waiters of the transactions that left the mempool (committed or
+/// refused): a node with many waiting requests does not wake all of them at every block. Recent refusals are
+/// remembered (bounded) so a waiter can say why.
 final class CommitTracker: @unchecked Sendable {
-    private let condition = NSCondition()
+    /// One waiting request: signalled when its transaction may have left the mempool.
+    private final class Waiter {
+        let wake = DispatchSemaphore(value: 0)
+    }
+
+    private let lock = NSLock()
     private var refusals: [TransactionID: TransactionRejection] = [:]
     private var refusalOrder: [TransactionID] = []
-    private var generation: UInt64 = 0
+    private var waiters: [TransactionID: [Waiter]] = [:]
     private var stopped = false
     private static let maxRemembered = 100_000
 
@@ -24,7 +31,7 @@ final class CommitTracker: @unchecked Sendable {
     /// mempool.
     func remember(refused: [(TransactionID, TransactionRejection)]) {
         guard !refused.isEmpty else { return }
-        condition.withLock {
+        lock.withLock {
             for (id, reason) in refused {
                 refusals[id] = reason
                 refusalOrder.append(id)
@@ -37,41 +44,49 @@ final class CommitTracker: @unchecked Sendable {
         }
     }
 
-    /// Called by the block producer after each block is durable and its transactions have left the mempool:
-    /// wakes the waiters to look again.
-    func blockFinished() {
-        condition.withLock {
-            generation &+= 1
-            condition.broadcast()
+    /// Called after `ids` left the mempool (their block is durable, or they were refused and remembered):
+    /// wakes the waiters of those transactions to look again.
+    func left(_ ids: Set<TransactionID>) {
+        lock.withLock {
+            if waiters.count <= ids.count {
+                for (id, waiting) in waiters where ids.contains(id) { for waiter in waiting { waiter.wake.signal() } }
+            } else {
+                for id in ids { for waiter in waiters[id] ?? [] { waiter.wake.signal() } }
+            }
         }
     }
 
-    func refusal(of id: TransactionID) -> TransactionRejection? { condition.withLock { refusals[id] } }
+    func refusal(of id: TransactionID) -> TransactionRejection? { lock.withLock { refusals[id] } }
 
-    /// Calls `status` after every block until it is no longer pending or `timeoutMs` passes.
-    func wait(timeoutMs: Int, status: () throws -> TransactionStatus) rethrows -> TransactionStatus {
-        let deadline = Date(timeIntervalSinceNow: Double(timeoutMs) / 1000)
-        var seen = condition.withLock { generation }
+    /// Calls `status` until it is no longer pending or `timeoutMs` passes: first at once, then each time
+    /// `id` leaves the mempool.
+    func wait(for id: TransactionID, timeoutMs: Int, status: () throws -> TransactionStatus) rethrows -> TransactionStatus {
+        let deadline = DispatchTime.now() + .milliseconds(max(0, timeoutMs))
+        let waiter = Waiter()
+        let registered = lock.withLock { () -> Bool in
+            guard !stopped else { return false }
+            waiters[id, default: []].append(waiter)
+            return true
+        }
+        defer {
+            lock.withLock {
+                waiters[id]?.removeAll { $0 === waiter }
+                if waiters[id]?.isEmpty == true { waiters[id] = nil }
+            }
+        }
         while true {
             let current = try status()
-            guard current == .pending else { return current }
-            let advanced = condition.withLock { () -> Bool in
-                while generation == seen && !stopped {
-                    if !condition.wait(until: deadline) { return false }
-                }
-                seen = generation
-                return !stopped
-            }
-            if !advanced { return try status() }
+            guard current == .pending, registered, waiter.wake.wait(timeout: deadline) == .success,
+                !lock.withLock({ stopped })
+            else { return current == .pending ? try status() : current }
         }
     }
 
     /// Wakes every waiter for good (at shutdown): waits answer with the status they have.
     func wakeAll() {
-        condition.withLock {
+        lock.withLock {
             stopped = true
-            generation &+= 1
-            condition.broadcast()
+            for waiter in waiters.values.joined() { waiter.wake.signal() }
         }
     }
 }

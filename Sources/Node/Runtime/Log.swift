@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Transport
 
 /// Structured logs: one JSON object per line on standard error, e.g.
 /// `{"ts":"2026-11-24T10:00:00.000Z","level":"info","event":"block.committed","height":12,"entries":3}`.
@@ -29,12 +30,12 @@ public final class Log: @unchecked Sendable {
     public func error(_ event: String, _ fields: [String: any Sendable] = [:]) { emit(.error, event, fields) }
 
     private func emit(_ level: Level, _ event: String, _ fields: [String: any Sendable]) {
-        var object: [String: Any] = fields
+        // A value JSON cannot hold is logged as its description rather than losing the line.
+        var object: [String: Any] = fields.mapValues { JSONWriter.text($0) == nil ? String(describing: $0) : $0 }
         object["ts"] = Timestamp.format(clock.nowMs())
         object["level"] = level.rawValue
         object["event"] = event
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        let line = String(decoding: data, as: UTF8.self)
+        guard let line = JSONWriter.text(object) else { return }
         lock.withLock { write(line) }
     }
 }

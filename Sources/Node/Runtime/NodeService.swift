@@ -91,6 +91,7 @@ public final class NodeService: @unchecked Sendable {
     /// sent on again), `signatureVerified: true` when the caller has just verified its signature.
     public func admit(_ transaction: SignedTransaction, relay: Bool = true, signatureVerified: Bool = false) throws(AdmissionError) {
         guard signatureVerified || transaction.hasValidSignature else { throw refuse(.badSignature, reason: "bad_signature") }
+        let headBeforeCheck = store.headHeight
         do {
             try executor.check(transaction, nowMs: clock.nowMs(), state: store, nextHeight: store.headHeight + 1)
         } catch let rejection as TransactionRejection {
@@ -100,10 +101,12 @@ public final class NodeService: @unchecked Sendable {
         }
         switch mempool.add(transaction) {
         case .admitted:
-            // Committed between the check above and the add (a block appends before it leaves the mempool, so
-            // by now it is found): not admitted a second time.
-            if (try? store.isCommitted(transaction.id)) == true {
+            // Committed between the check above and the add: not admitted a second time. A block is appended
+            // (and the head moved) before its transactions leave the mempool, so only when the head moved since
+            // the check can that have happened; then the store finds it.
+            if store.headHeight != headBeforeCheck, (try? store.isCommitted(transaction.id)) == true {
                 mempool.remove([transaction.id])
+                tracker.left([transaction.id])
                 throw refuse(.refused(.alreadyCommitted), reason: "rule")
             }
             admissionObserver?(transaction, relay)
@@ -139,7 +142,7 @@ public final class NodeService: @unchecked Sendable {
     /// Waits up to `timeoutMs` for the transaction to be committed or refused.
     public func waitForCommit(_ id: TransactionID, timeoutMs: Int) throws(NodeError) -> TransactionStatus {
         do {
-            return try tracker.wait(timeoutMs: timeoutMs) { try status(of: id) }
+            return try tracker.wait(for: id, timeoutMs: timeoutMs) { try status(of: id) }
         } catch let error as NodeError {
             throw error
         } catch {
