@@ -61,6 +61,7 @@ struct ConsortiumBenchmark {
             let low = try measureLatency(nodes: nodes, population: population, rate: Double(extra), offset: 2_000_000)
             result["consortium_commit_latency_ms_p50_at_\(extra)_tx_per_s"] = low["consortium_commit_latency_ms_p50"]
             result["consortium_commit_latency_ms_p99_at_\(extra)_tx_per_s"] = low["consortium_commit_latency_ms_p99"]
+            result["consortium_commit_latency_validator_cpu_cores_at_\(extra)_tx_per_s"] = low["consortium_commit_latency_validator_cpu_cores"]
         }
         try expectSameChain(nodes)
         for node in nodes { guard node.stop() == 0 else { throw NodeBenchError.node("a validator did not exit cleanly (see \(node.logPath))") } }
@@ -229,6 +230,9 @@ struct ConsortiumBenchmark {
         let tally = Tally()
         let slow = SlotList()
         let start = nowSeconds() + 0.5
+        let api = try NodeHTTP(url: urls[0])
+        let blocksBefore = try api.metric("healthledger_blocks_committed_total")
+        let cpuBefore = (nodes.map(\.cpuSeconds).reduce(0, +), cpuSecondsOfProcess("self"), nowSeconds())
         let pacers = startThreads(urls.count, name: "pace") { thread in
             guard let http = try? HTTPClient(baseURL: urls[thread], timeoutMs: 30_000) else { tally.count("connect-error"); return }
             for slot in stride(from: thread, to: slots, by: urls.count) where slot % sampleEvery != 0 {
@@ -266,6 +270,10 @@ struct ConsortiumBenchmark {
         }
         pacers()
         sampling()
+        let elapsed = nowSeconds() - cpuBefore.2
+        let validatorCores = (nodes.map(\.cpuSeconds).reduce(0, +) - cpuBefore.0) / elapsed
+        let clientCores = (cpuSecondsOfProcess("self") - cpuBefore.1) / elapsed
+        let blocksPerSecond = (try api.metric("healthledger_blocks_committed_total") - blocksBefore) / elapsed
         for node in nodes { try NodeHTTP(url: node.url).waitIdle(timeoutSeconds: 120) }
         for (slot, afterMs) in slow.all.prefix(5) {
             // Where a transaction that was not committed within the wait stands on each validator.
@@ -283,9 +291,14 @@ struct ConsortiumBenchmark {
         let p99 = rounded(quantile(samples, 0.99), 1)
         progress("commit latency (send to committed answer at the node it was sent to, \(samples.count) samples): p50 \(p50) ms, "
             + "p99 \(p99) ms; answers \(tally.allCounts)")
+        progress("  during the run: \(rounded(blocksPerSecond, 1)) blocks/s; CPU: validators \(rounded(validatorCores)) cores, "
+            + "benchmark clients \(rounded(clientCores)) cores (of 2)")
         var result: [String: Any] = ["consortium_commit_latency_ms_p50": p50, "consortium_commit_latency_ms_p99": p99,
-                                     "consortium_commit_latency_samples": samples.count, "consortium_commit_latency_rate_tx_per_s": Int(rate)]
-        result.merge(try latencyBreakdown(committedSamples.all, api: NodeHTTP(url: urls[0]))) { $1 }
+                                     "consortium_commit_latency_samples": samples.count, "consortium_commit_latency_rate_tx_per_s": Int(rate),
+                                     "consortium_commit_latency_validator_cpu_cores": rounded(validatorCores),
+                                     "consortium_commit_latency_client_cpu_cores": rounded(clientCores),
+                                     "consortium_commit_latency_blocks_per_s": rounded(blocksPerSecond, 1)]
+        result.merge(try latencyBreakdown(committedSamples.all, api: api)) { $1 }
         return result
     }
 

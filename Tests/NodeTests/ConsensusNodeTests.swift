@@ -217,6 +217,36 @@ import Transport
         #expect(try consortium.metric(0, "healthledger_consensus_evidence_total") == 0)
     }
 
+    @Test func aValidatorAskingForBlocksOverAndOverIsAnsweredWithinItsBudget() throws {
+        let consortium = try InProcessConsortium(running: [1, 2])
+        // A budget of 4 KiB a second and 16 KiB at once: about two answers of 16 small blocks, then one every
+        // few seconds.
+        try consortium.start(0) { settings in
+            settings.syncAnswerBytesPerSecond = 4_096
+            settings.syncAnswerBurstBytes = 16_384
+        }
+        let hostile = try consortium.impostor(3)
+        defer { hostile.stop() }
+        #expect(consortium.waitForHeight(20))
+        let node0 = consortium.genesis.validators[0].key.publicKey
+        let request = PeerMessage.syncRequest(SyncRequest(fromHeight: 1, maxCount: UInt16(SyncResponse.maxBlocks))).canonicalBytes
+        let linked = eventually(timeoutMs: 20_000) {
+            try? hostile.send(request, to: node0)
+            Thread.sleep(forTimeInterval: 0.1)
+            return ((try? consortium.metric(0, "healthledger_consensus_sync_answers_total")) ?? 0) >= 1
+        }
+        #expect(linked, "the first request is answered")
+        for _ in 0..<100 { try hostile.send(request, to: node0) }
+        let answers = { try consortium.metric(0, "healthledger_consensus_sync_answers_total") }
+        let refused = { try consortium.metric(0, "healthledger_consensus_messages_dropped_total{reason=\"sync_over_budget\"}") }
+        #expect(try eventually(timeoutMs: 20_000) { try answers() + refused() >= 100 }, "every request was answered or refused")
+        #expect(try answers() <= 12, "at most the burst and the refill were answered")
+        #expect(try refused() >= 85)
+        // The honest validators keep committing with node 0, and a client's transaction still commits there.
+        let answer = try consortium.enrol(fixedKey(79), organisation: 1, through: 0)
+        #expect(answer["status"] as? String == "committed")
+    }
+
     @Test func aDamagedSignerStateStopsTheStartRatherThanRiskADoubleSignature() throws {
         let consortium = try InProcessConsortium(running: [0, 1, 2])
         #expect(consortium.waitForHeight(1))

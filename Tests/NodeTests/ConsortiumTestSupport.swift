@@ -77,13 +77,15 @@ final class InProcessConsortium {
 
     func dataDirectory(_ index: Int) -> DataDirectory { DataDirectory(path: directory + "/node\(index + 1)") }
 
-    /// Starts validator `index` (again) on its data directory and its genesis peer port.
-    func start(_ index: Int) throws {
+    /// Starts validator `index` (again) on its data directory and its genesis peer port, with the test's
+    /// consensus settings changed by `adjust`.
+    func start(_ index: Int, adjust: (inout ConsensusSettings) -> Void = { _ in }) throws {
         precondition(runtimes[index] == nil, "node \(index) is running")
         var configuration = NodeConfiguration(dataDirectory: dataDirectory(index))
         configuration.listenPort = 0
         configuration.consensus.jitterSeed = UInt64(index + 1)
         configuration.consensus.gossipIntervalMs = 300
+        adjust(&configuration.consensus)
         if let listener = listeners[index] {
             configuration.consensus.peerListener = listener
             listeners[index] = nil

@@ -51,7 +51,8 @@ final class ConsensusEngine: @unchecked Sendable {
         let verified = VerifiedSignatures()
         let peerConfiguration = try Self.peerConfiguration(genesis: genesis, key: service.nodeKey, ownIndex: ownIndex, settings: settings)
         traffic = PeerTraffic(service: service, inbox: inbox, progress: progress, directory: directory, verified: verified,
-                              maxFrameBytes: peerConfiguration.maxFrameBytes)
+                              maxFrameBytes: peerConfiguration.maxFrameBytes,
+                              syncBudget: SyncAnswerBudget(bytesPerSecond: settings.syncAnswerBytesPerSecond, burstBytes: settings.syncAnswerBurstBytes))
         do {
             network = try PeerNetwork(configuration: peerConfiguration, listener: settings.peerListener, onFrame: { [traffic] key, payload in traffic.frame(from: key, payload) },
                                       onEvent: { [traffic] event in traffic.event(event) })

@@ -32,6 +32,11 @@ public struct ConsensusSettings: Sendable {
     public var jitterSeed: UInt64?
     /// How long a sync request may go unanswered before another peer is asked.
     public var syncRequestTimeoutMs: UInt64 = 3_000
+    /// The block sync each other validator may draw from this node, in bytes of answers per second (each
+    /// answer also counts 4 KiB), and at once after a quiet spell; requests beyond are not answered.
+    /// Honest catch-up checks every block it receives before asking again, far below this.
+    public var syncAnswerBytesPerSecond = 32 * 1024 * 1024
+    public var syncAnswerBurstBytes = 64 * 1024 * 1024
 
     /// The defaults above.
     public init() {}

@@ -27,9 +27,11 @@ final class PeerTraffic: @unchecked Sendable {
     private let seen = SeenMessages(capacity: 100_000)
     /// Sync responses stay within one frame.
     private let maxResponseBytes: Int
+    private let syncBudgetLock = NSLock()
+    private var syncBudget: SyncAnswerBudget
 
     init(service: NodeService, inbox: ConsensusInbox, progress: ConsensusProgress, directory: PeerDirectory,
-         verified: VerifiedSignatures, maxFrameBytes: Int) {
+         verified: VerifiedSignatures, maxFrameBytes: Int, syncBudget: SyncAnswerBudget) {
         self.service = service
         genesis = service.genesis
         validatorKeys = service.genesis.validators.map(\.key.publicKey)
@@ -39,6 +41,7 @@ final class PeerTraffic: @unchecked Sendable {
         self.directory = directory
         self.verified = verified
         maxResponseBytes = maxFrameBytes - 64 * 1024
+        self.syncBudget = syncBudget
     }
 
     /// Sync requests this node answers are sent through here (set once, before the network starts).
@@ -68,7 +71,7 @@ final class PeerTraffic: @unchecked Sendable {
         case let .vote(signed): receive(signed, digest: SHA256.hash(payload), bytes: payload.count)
         case let .proposal(signed): receive(signed, digest: SHA256.hash(payload), bytes: payload.count)
         case let .transaction(transaction): receive(transaction)
-        case let .syncRequest(request): answer(request, to: key)
+        case let .syncRequest(request): answer(request, from: sender, to: key)
         case let .syncResponse(response): receive(response, from: sender, bytes: payload.count)
         }
     }
@@ -185,9 +188,12 @@ final class PeerTraffic: @unchecked Sendable {
 
     // MARK: Block sync
 
-    /// Answers a sync request with the committed blocks asked for, as many as fit in one frame. (A peer
-    /// that asks too often only fills its own send queue, whose oldest frames are dropped.)
-    private func answer(_ request: SyncRequest, to key: Ed25519.PublicKey) {
+    /// Answers a sync request with the committed blocks asked for, as many as fit in one frame, within the
+    /// asking validator's `SyncAnswerBudget`; beyond it the request is dropped (`sync_over_budget`).
+    private func answer(_ request: SyncRequest, from sender: Int, to key: Ed25519.PublicKey) {
+        guard syncBudgetLock.withLock({ syncBudget.mayAnswer(sender, nowMs: Self.monotonicMs()) }) else {
+            return drop("sync_over_budget")
+        }
         let store = service.store
         var budget = maxResponseBytes
         let response = BlockSync.response(to: request, headHeight: store.headHeight) { height in
@@ -197,9 +203,14 @@ final class PeerTraffic: @unchecked Sendable {
             budget -= stored.bytes.count
             return committed
         }
+        let answer = PeerMessage.syncResponse(response).canonicalBytes
+        syncBudgetLock.withLock { syncBudget.charge(sender, bytes: answer.count, nowMs: Self.monotonicMs()) }
         service.metrics.increment("healthledger_consensus_sync_served_total", by: Double(response.blocks.count))
-        reply?(PeerMessage.syncResponse(response).canonicalBytes, key)
+        service.metrics.increment("healthledger_consensus_sync_answers_total")
+        reply?(answer, key)
     }
+
+    private static func monotonicMs() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
 
     /// Blocks a peer sent: those that extend this node's head are signature-checked here and handed to the
     /// consensus thread, up to the first that fails.
