@@ -1,3 +1,5 @@
+import Transport
+
 /// A JSON value whose objects keep their members in the order written, so `--json` output is stable and
 /// reads in the same order as the text output. Encoded on one line.
 enum JSONValue: Sendable, Equatable {
@@ -39,23 +41,7 @@ enum JSONValue: Sendable, Equatable {
         return .object(members + [Member(name: name, value: value)])
     }
 
-    private static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
+    private static func quoted(_ text: String) -> String { JSONWriter.string(text) }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral,
