@@ -25,11 +25,14 @@ public final class Mempool: @unchecked Sendable {
 
     public func contains(_ id: TransactionID) -> Bool { condition.withLock { ids.contains(id) } }
 
-    /// Adds `transaction` unless it is already waiting or the mempool is full.
-    public func add(_ transaction: SignedTransaction) -> AdmissionResult {
+    /// Adds `transaction` unless it is already waiting or the mempool is full. `atAdd` runs under the
+    /// mempool's lock as it is added: the node reads the chain's head there, since a block's transactions
+    /// leave the mempool (under this lock) only after the block is appended.
+    public func add(_ transaction: SignedTransaction, atAdd: () -> Void = {}) -> AdmissionResult {
         condition.withLock {
             guard !ids.contains(transaction.id) else { return .duplicate }
             guard queue.count < capacity else { return .full }
+            atAdd()
             queue.append(transaction)
             ids.insert(transaction.id)
             condition.broadcast()

@@ -99,12 +99,14 @@ public final class NodeService: @unchecked Sendable {
         } catch {
             throw refuse(.stateUnavailable(String(describing: error)), reason: "state")
         }
-        switch mempool.add(transaction) {
+        var headAtAdd = headBeforeCheck
+        switch mempool.add(transaction, atAdd: { headAtAdd = store.headHeight }) {
         case .admitted:
-            // Committed between the check above and the add: not admitted a second time. A block is appended
-            // (and the head moved) before its transactions leave the mempool, so only when the head moved since
-            // the check can that have happened; then the store finds it.
-            if store.headHeight != headBeforeCheck, (try? store.isCommitted(transaction.id)) == true {
+            // Committed by a block appended between the check above and the add, whose transactions may have
+            // left the mempool before this copy entered it: not admitted a second time. Only when the head
+            // moved between the two can there be such a block; one appended after the add (above the head
+            // read at the add) may hold this very copy, which is then committed as admitted.
+            if headAtAdd != headBeforeCheck, let location = try? store.location(of: transaction.id), location.height <= headAtAdd {
                 mempool.remove([transaction.id])
                 tracker.left([transaction.id])
                 throw refuse(.refused(.alreadyCommitted), reason: "rule")
