@@ -45,6 +45,16 @@ enum ChainSchema {
                 """)
             try backfillServiceAccesses(in: db)
         }
+        migrator.register("004-access-index-in-batches") { db in
+            // The per-patient access index, written in batches with the id index instead of row by row: keyed
+            // by patient, each block's accesses landed on as many random pages (measured: the store append
+            // rate fell from 7.8 to 4.0 × E2). The rows above the id index's height stay in memory.
+            let firstUnindexed = Int64(ChainStore.sequence(height: try indexedHeight(in: db) + 1, position: 0))
+            try db.execute("CREATE TABLE access_index (patient BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (patient, seq)) WITHOUT ROWID")
+            try db.run("INSERT INTO access_index (patient, seq) SELECT patient, seq FROM accesses WHERE seq < ? ORDER BY patient, seq",
+                       [.integer(firstUnindexed)])
+            try db.execute("DROP INDEX accesses_by_patient")
+        }
         return migrator
     }
 
@@ -118,10 +128,35 @@ enum ChainSchema {
         }
     }
 
-    /// Sequence numbers of the access entries that name `patient`, oldest first, from `afterSeq` on.
+    /// Sequence numbers of the indexed access entries that name `patient`, oldest first, after `afterSeq`.
     static func accessSequences(patient: Identity, afterSeq: UInt64, limit: Int, in db: Database) throws -> [UInt64] {
-        try db.query("SELECT seq FROM accesses WHERE patient = ? AND seq > ? ORDER BY seq LIMIT ?",
+        try db.query("SELECT seq FROM access_index WHERE patient = ? AND seq > ? ORDER BY seq LIMIT ?",
                      [.blob(patient.publicKeyBytes), .integer(Int64(afterSeq)), .integer(Int64(limit))]) { UInt64($0.int64(0)) }
+    }
+
+    /// Writes `accesses` (sorted by patient, so consecutive rows share index pages) into the access index;
+    /// rows already there are left as they are (a flush cut short is written again).
+    static func insertAccessIndex(_ accesses: [(patient: Identity, seq: UInt64)], into db: Database) throws {
+        let insert = try db.cachedStatement("INSERT OR IGNORE INTO access_index (patient, seq) VALUES (?, ?)")
+        for (patient, seq) in accesses {
+            try insert.bind([.blob(patient.publicKeyBytes), .integer(Int64(seq))])
+            try insert.run()
+        }
+    }
+
+    /// The access entries of blocks above `height` by patient: the part of the access index kept in memory.
+    static func entryAccesses(above height: UInt64, in db: Database) throws -> [Identity: [UInt64]] {
+        let first = Int64(ChainStore.sequence(height: height + 1, position: 0))
+        var accesses: [Identity: [UInt64]] = [:]
+        for (patientBytes, seq) in try db.query("SELECT patient, seq FROM accesses WHERE seq >= ? ORDER BY seq", [.integer(first)], {
+            ($0.blob(0), UInt64($0.int64(1)))
+        }) {
+            guard let patient = Identity(publicKeyBytes: patientBytes) else {
+                throw StorageError.corrupt(path: "accesses", detail: "malformed patient")
+            }
+            accesses[patient, default: []].append(seq)
+        }
+        return accesses
     }
 
     /// Writes `ids` (sorted by id, so consecutive rows share index pages) into the id index. Ids already

@@ -39,6 +39,7 @@ import TestSupport
         var expected: [TransactionID: (height: UInt64, position: Int)] = [:]
         var store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount)
         var reopenedMidFlush = 0
+        var accessesChecked = 0
         for (index, block) in blocks.enumerated() {
             if index % 11 == 10 {
                 // A restart: some fall in the middle of a flush, which the reopened store finishes.
@@ -52,14 +53,69 @@ import TestSupport
                 let location = try #require(try store.location(of: id), "after block \(block.height)")
                 #expect(location.height == place.height && location.position == place.position)
             }
+            accessesChecked = try expectAccessLogs(store, blocks: Array(blocks.prefix(index + 1)))
             // At most a batch, the blocks appended while its parts are written, and one more block.
             #expect(store.unindexedIDCount <= flushCount + 9 * (8 + 1))
         }
         #expect(reopenedMidFlush > 0, "some restarts fell in the middle of a flush")
+        #expect(accessesChecked > 100, "every access log checked after every block: \(accessesChecked) accesses at the end")
         #expect(expected.count == blocks.reduce(0) { $0 + $1.block.entries.count })
         let indexed = try Database(path: scratch.file("ledger.sqlite"), mode: .readOnly)
             .queryOne("SELECT COUNT(*) FROM tx_index", []) { Int($0.int64(0)) } ?? 0
         #expect(indexed >= expected.count - flushCount - 9 * (8 + 1) && indexed > 0, "the index was written: \(indexed) of \(expected.count)")
+    }
+
+    /// Every patient's access log, read whole and in pages of 2, lists exactly the accesses to that patient
+    /// in `blocks`, in chain order. Returns how many accesses there are.
+    @discardableResult
+    private func expectAccessLogs(_ store: ChainStore, blocks: [CommittedBlock]) throws -> Int {
+        var expected: [Identity: [TransactionID]] = [:]
+        for block in blocks {
+            for entry in block.block.entries {
+                if case let .recordAccess(request) = entry.transaction.transaction.body { expected[request.patient, default: []].append(entry.transaction.id) }
+            }
+        }
+        for (patient, ids) in expected {
+            #expect(try store.accessLog(patient: patient).map(\.transactionID) == ids, "after block \(blocks.count)")
+            var paged: [TransactionID] = []
+            var after: (height: UInt64, position: Int)?
+            while true {
+                let page = try store.accessLog(patient: patient, after: after, limit: 2)
+                guard let last = page.last else { break }
+                paged += page.map(\.transactionID)
+                after = (last.height, last.position)
+            }
+            #expect(paged == ids, "paged, after block \(blocks.count)")
+        }
+        return expected.values.reduce(0) { $0 + $1.count }
+    }
+
+    /// A store written before the access index was written in batches (its accesses indexed row by row) keeps
+    /// every patient's access log when it is opened by this version, whose index covers the same blocks as
+    /// the id index and holds the rest in memory.
+    @Test func aStoreFromBeforeTheBatchedAccessIndexKeepsItsAccessLogs() throws {
+        let scratch = ScratchDirectory()
+        let (genesis, blocks, _) = generatedChain(seed: 31, blocks: 30, eventsPerBlock: 9)
+        let path = scratch.file("ledger.sqlite")
+        do {
+            let store = try ChainStore(path: path, genesis: genesis, idIndexFlushCount: 100)
+            try append(Array(blocks.prefix(20)), to: store)
+        }
+        do {  // what a store written by the previous version looks like
+            let database = try Database(path: path, mode: .readWrite)
+            try database.execute("""
+                DROP TABLE access_index; CREATE INDEX accesses_by_patient ON accesses (patient, seq);
+                DELETE FROM hl_migrations WHERE name = '004-access-index-in-batches'
+                """)
+        }
+        let upgraded = try ChainStore(path: path, genesis: genesis, idIndexFlushCount: 100)
+        try expectAccessLogs(upgraded, blocks: Array(blocks.prefix(20)))
+        try append(Array(blocks.dropFirst(20)), to: upgraded)
+        #expect(try expectAccessLogs(upgraded, blocks: blocks) > 50)
+        let database = try Database(path: path, mode: .readOnly)
+        let indexed = try database.queryOne("SELECT COUNT(*) FROM access_index", []) { Int($0.int64(0)) } ?? 0
+        let oldIndex = try database.queryOne("SELECT COUNT(*) FROM sqlite_master WHERE name = 'accesses_by_patient'", []) { Int($0.int64(0)) }
+        #expect(indexed > 0 && oldIndex == 0, "the old index is gone, the new one holds \(indexed) rows")
     }
 
     /// Every grant, enrolment and record the in-memory reference holds, the store holds identically.
@@ -217,7 +273,10 @@ import TestSupport
         }
         do {  // what a store written by the previous version looks like
             let database = try Database(path: path, mode: .readWrite)
-            try database.execute("DROP TABLE service_accesses; DELETE FROM hl_migrations WHERE name = '003-service-results'")
+            try database.execute("""
+                DROP TABLE service_accesses; DROP TABLE access_index; CREATE INDEX accesses_by_patient ON accesses (patient, seq);
+                DELETE FROM hl_migrations WHERE name IN ('003-service-results', '004-access-index-in-batches')
+                """)
         }
         let upgraded = try ChainStore(path: path, genesis: builder.genesis)
         #expect(try upgraded.serviceAccess(old.id) == nil, "25 hours before the head: never answerable")
