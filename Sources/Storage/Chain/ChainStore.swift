@@ -221,6 +221,9 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     /// Ids committed but not yet in the id index (held in memory; reloaded from the entries table on open).
     public var unindexedIDCount: Int { memoryLock.withLock { unindexedIDs.count + flushingIDs.count } }
 
+    /// True while an index batch is being written over appends (a store opened then finishes it first).
+    public var isWritingIndexBatch: Bool { memoryLock.withLock { !flushingIDs.isEmpty } }
+
     /// A batch for the id index and the access index, written in `parts` ranges of the key space (by the
     /// first byte of the id, and of the patient's key), one per append, each sorted as it is written.
     struct IndexFlush {

@@ -40,6 +40,7 @@ import TestSupport
         var store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount)
         var reopenedMidFlush = 0
         var accessesChecked = 0
+        var appendsWritingABatch = 0
         for (index, block) in blocks.enumerated() {
             if index % 11 == 10 {
                 // A restart: some fall in the middle of a flush, which the reopened store finishes.
@@ -54,11 +55,13 @@ import TestSupport
                 #expect(location.height == place.height && location.position == place.position)
             }
             accessesChecked = try expectAccessLogs(store, blocks: Array(blocks.prefix(index + 1)))
+            appendsWritingABatch += store.isWritingIndexBatch ? 1 : 0
             // At most a batch, the blocks appended while its parts are written, and one more block.
             #expect(store.unindexedIDCount <= flushCount + 9 * (8 + 1))
         }
         #expect(reopenedMidFlush > 0, "some restarts fell in the middle of a flush")
         #expect(accessesChecked > 100, "every access log checked after every block: \(accessesChecked) accesses at the end")
+        #expect(appendsWritingABatch >= 7, "batches were written over several appends: \(appendsWritingABatch)")
         #expect(expected.count == blocks.reduce(0) { $0 + $1.block.entries.count })
         let indexed = try Database(path: scratch.file("ledger.sqlite"), mode: .readOnly)
             .queryOne("SELECT COUNT(*) FROM tx_index", []) { Int($0.int64(0)) } ?? 0
