@@ -22,6 +22,9 @@ struct ConsortiumBenchmark {
         var batchSize = 100
         /// Also measure the commit latency at this fixed rate (tx/s), besides half the saturation rate.
         var extraLatencyRate: Int?
+        /// The latency runs' load (all but the timed samples) is sent in batches of this many transactions,
+        /// each at the scheduled time of its first; 1 (the default) sends each on its own.
+        var latencyLoadBatch = 1
     }
 
     let options: Options
@@ -220,8 +223,8 @@ struct ConsortiumBenchmark {
         let slots = Int(rate * seconds)
         let sampleEvery = max(1, Int(rate / 150))
         let samplers = 64
-        progress("commit latency at \(Int(rate)) tx/s for \(seconds) s, spread over the validators: "
-            + "signing \(slots) transactions...")
+        progress("commit latency at \(Int(rate)) tx/s for \(seconds) s, spread over the validators"
+            + (options.latencyLoadBatch > 1 ? " (load in batches of \(options.latencyLoadBatch))" : "") + ": signing \(slots) transactions...")
         let transactions = parallelMap(slots) { population.mixed($0 + offset) }
         let bodies = transactions.map(transactionBody)
         let urls = nodes.map(\.url)
@@ -233,14 +236,21 @@ struct ConsortiumBenchmark {
         let api = try NodeHTTP(url: urls[0])
         let blocksBefore = try api.metric("healthledger_blocks_committed_total")
         let cpuBefore = (nodes.map(\.cpuSeconds).reduce(0, +), cpuSecondsOfProcess("self"), nowSeconds())
+        let loadBatch = options.latencyLoadBatch
         let pacers = startThreads(urls.count, name: "pace") { thread in
             guard let http = try? HTTPClient(baseURL: urls[thread], timeoutMs: 30_000) else { tally.count("connect-error"); return }
-            for slot in stride(from: thread, to: slots, by: urls.count) where slot % sampleEvery != 0 {
-                sleep(until: start + Double(slot) / rate)
-                guard let response = try? http.request("POST", "/v1/transactions", headers: jsonHeaders, body: bodies[slot]) else {
-                    tally.count("transport-error"); continue
-                }
-                tally.count(response.status == 202 ? "admitted" : "http-\(response.status)")
+            let load = stride(from: thread, to: slots, by: urls.count).filter { $0 % sampleEvery != 0 }
+            for first in stride(from: 0, to: load.count, by: loadBatch) {
+                let group = Array(load[first..<min(first + loadBatch, load.count)])
+                sleep(until: start + Double(group[0]) / rate)
+                let sent = loadBatch == 1
+                    ? try? http.request("POST", "/v1/transactions", headers: jsonHeaders, body: bodies[group[0]])
+                    : try? http.request("POST", "/v1/transactions/batch", headers: binaryHeaders,
+                                        body: batchBodies(group.map { transactions[$0].canonicalBytes }, batchSize: group.count)[0])
+                guard let response = sent else { tally.count("transport-error"); continue }
+                // A single transaction is answered 202 (admitted, not yet committed), a batch 200 (one status each).
+                let admitted = loadBatch == 1 ? response.status == 202 : response.status == 200
+                tally.count(admitted ? (loadBatch == 1 ? "admitted" : "batches-admitted") : "http-\(response.status)")
             }
         }
         let sampled = stride(from: 0, to: slots, by: sampleEvery).map { $0 }
@@ -297,7 +307,8 @@ struct ConsortiumBenchmark {
                                      "consortium_commit_latency_samples": samples.count, "consortium_commit_latency_rate_tx_per_s": Int(rate),
                                      "consortium_commit_latency_validator_cpu_cores": rounded(validatorCores),
                                      "consortium_commit_latency_client_cpu_cores": rounded(clientCores),
-                                     "consortium_commit_latency_blocks_per_s": rounded(blocksPerSecond, 1)]
+                                     "consortium_commit_latency_blocks_per_s": rounded(blocksPerSecond, 1),
+                                     "consortium_commit_latency_load_batch": options.latencyLoadBatch]
         result.merge(try latencyBreakdown(committedSamples.all, api: api)) { $1 }
         return result
     }

@@ -11,7 +11,7 @@ let usage = """
            healthledger-bench clinical [--service-patients N] [--service-samples N] [--node-binary PATH]
                                        [--baseline-seconds S] [--dir DIR]
            healthledger-bench consortium [--clients N] [--window-seconds S] [--latency-seconds S] [--batch-size N] [--latency-rate R]
-                                         [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
+                                         [--latency-load-batch N] [--node-binary PATH] [--baseline-seconds S] [--dir DIR]
 
     Parts:
       core   Ed25519 baseline (E1 one thread, E2 two threads), chain store append rate, offline audit rate
@@ -45,6 +45,7 @@ let usage = """
       --window-seconds S     saturation window after a 3 s warm-up (default 10); --latency-seconds S (default 10)
       --batch-size N         transactions per POST /v1/transactions/batch (default 100)
       --latency-rate R       also measure the commit latency at R tx/s
+      --latency-load-batch N the latency runs' load (not the timed samples) in batches of N (default 1: one by one)
     Options (peers):
       --seconds-per-size S   how long each payload size streams (default 3)
       --handshakes N         handshakes timed (default 2000)
@@ -110,6 +111,7 @@ while let argument = arguments.popFirst() {
         consortiumOptions.latencySeconds = nodeOptions.latencySeconds
     case "--batch-size": consortiumOptions.batchSize = number(1...1_000)
     case "--latency-rate": consortiumOptions.extraLatencyRate = number(10...100_000)
+    case "--latency-load-batch": consortiumOptions.latencyLoadBatch = number(1...1_000)
     case "--access-samples": nodeOptions.accessSamples = number(10...100_000)
     case "--decisions": nodeOptions.decisions = number(100...10_000_000)
     case "--restarts": nodeOptions.restarts = number(1...50)
