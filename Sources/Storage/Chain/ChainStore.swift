@@ -31,7 +31,7 @@ public struct AccessLogEntry: Sendable, Equatable {
 ///
 /// Thread-safe: one writer connection (appends and single-use requests) behind a write lock, and a pool of
 /// reader connections for state look-ups, so API reads and admission checks do not queue behind a block
-/// being written (WAL mode lets readers proceed during a write). The head and the unindexed ids sit behind
+/// being written (WAL mode lets readers proceed during a write). The head and the unindexed rows sit behind
 /// a short lock of their own.
 ///
 /// The transaction-id index and the per-patient access index are written in batches: ids are SHA-256
