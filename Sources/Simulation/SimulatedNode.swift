@@ -363,7 +363,7 @@ struct SimulatedNode {
         mempool.removeAll { rejected.contains($0.id) }
         mempoolIDs.subtract(rejected)
         return Block(entries: built.entries, height: height, timeMs: timeMs, previousHash: verifier.headHash,
-                          proposer: Identity(publicKey: key.publicKey), genesis: genesis)
+                     proposer: Identity(publicKey: key.publicKey), genesis: genesis)
     }
 
     /// Signs through the guard, saves the guard's state before anything leaves, broadcasts, delivers back.
@@ -439,7 +439,7 @@ struct SimulatedNode {
     private mutating func equivocate(_ proposal: Proposal, block: Block) {
         let header = block.header
         let twin = Block(entries: block.entries, height: header.height, timeMs: header.timeMs + 1, previousHash: header.previousHash,
-                              proposer: Identity(publicKey: key.publicKey), genesis: genesis)
+                         proposer: Identity(publicKey: key.publicKey), genesis: genesis)
         let twinProposal = Proposal(chainID: proposal.chainID, height: proposal.height, round: proposal.round, validRound: nil,
                                     blockHash: twin.header.hash)
         let first = SignedProposal(proposal: proposal, validatorIndex: UInt16(index),

@@ -145,15 +145,16 @@ public struct Block: Hashable, Sendable, CanonicalEncodable, CanonicalDecodable 
     /// entry count and validator-set hash of its header are derived from them (the state root is zero in v1).
     public init(entries: [BlockEntry], height: UInt64, timeMs: UInt64, previousHash: SHA256Digest, proposer: Identity,
                 genesis: Genesis) {
-        let leafHashes = entries.map { MerkleTree.leafHash($0.canonicalBytes) }
         self.init(header: BlockHeader(chainID: genesis.chainID, height: height, timeMs: timeMs, previousHash: previousHash,
-                                      entriesRoot: MerkleTree.root(leafHashes: leafHashes), entryCount: UInt32(entries.count),
+                                      entriesRoot: MerkleTree.root(leafHashes: Self.leafHashes(of: entries)), entryCount: UInt32(entries.count),
                                       proposer: proposer, validatorSetHash: genesis.validatorSetHash),
                   entries: entries)
     }
 
     /// Leaf hashes of the entries, in order.
-    public var leafHashes: [SHA256Digest] { entries.map { MerkleTree.leafHash($0.canonicalBytes) } }
+    public var leafHashes: [SHA256Digest] { Self.leafHashes(of: entries) }
+
+    static func leafHashes(of entries: [BlockEntry]) -> [SHA256Digest] { entries.map { MerkleTree.leafHash($0.canonicalBytes) } }
 
     public func encode(to encoder: inout CanonicalEncoder) {
         header.encode(to: &encoder)

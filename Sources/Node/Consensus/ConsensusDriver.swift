@@ -331,18 +331,16 @@ final class ConsensusDriver: @unchecked Sendable {
             if !refused.isEmpty {
                 // Remembered before they leave the mempool, so a waiter always finds them (NodeService.status).
                 service.tracker.remember(refused: refused)
-                let ids = Set(refused.map(\.0))
-                service.mempool.remove(ids)
+                service.removeFromMempool(Set(refused.map(\.0)))
                 for (id, reason) in refused {
                     service.log.info("transaction.refused_in_block", ["id": id.hex, "reason": String(describing: reason)])
                 }
-                service.tracker.left(ids)
             }
         } catch {
             service.log.error("consensus.build_failed", ["height": height, "error": String(describing: error)])
         }
         let block = Block(entries: entries, height: height, timeMs: timeMs, previousHash: store.headHash,
-                               proposer: service.identity, genesis: genesis)
+                          proposer: service.identity, genesis: genesis)
         knownChanges[block.header.hash] = changes
         preparationMs[block.header.hash] = Self.milliseconds(since: started)
         return block
@@ -499,9 +497,7 @@ final class ConsensusDriver: @unchecked Sendable {
     private func afterCommit(_ committed: CommittedBlock, startedAt started: DispatchTime, source: String, timings: [String: Double] = [:]) {
         let entries = committed.block.entries
         // After the durable append: a transaction leaving the mempool is already in the store (NodeService.status).
-        let ids = Set(entries.map(\.transaction.id))
-        service.mempool.remove(ids)
-        service.tracker.left(ids)
+        service.removeFromMempool(Set(entries.map(\.transaction.id)))
         directory.setOwnHeight(committed.height)
         let metrics = service.metrics
         metrics.increment("healthledger_blocks_committed_total")

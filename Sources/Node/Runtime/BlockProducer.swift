@@ -80,12 +80,10 @@ final class BlockProducer: @unchecked Sendable {
         // In this order, so that a transaction that leaves the mempool is already in the store or among the
         // refusals when a waiter looks for it (NodeService.status).
         service.tracker.remember(refused: refused)
-        let ids = Set(proposal.entries.map(\.transaction.id) + refused.map(\.0))
-        service.mempool.remove(ids)
+        service.removeFromMempool(Set(proposal.entries.map(\.transaction.id) + refused.map(\.0)))
         for (id, reason) in refused {
             service.log.info("transaction.refused_in_block", ["id": id.hex, "reason": String(describing: reason)])
         }
-        service.tracker.left(ids)
         service.metrics.set("healthledger_mempool_transactions", Double(service.mempool.count))
     }
 

@@ -30,12 +30,14 @@ public final class Log: @unchecked Sendable {
     public func error(_ event: String, _ fields: [String: any Sendable] = [:]) { emit(.error, event, fields) }
 
     private func emit(_ level: Level, _ event: String, _ fields: [String: any Sendable]) {
-        // A value JSON cannot hold is logged as its description rather than losing the line.
-        var object: [String: Any] = fields.mapValues { JSONWriter.text($0) == nil ? String(describing: $0) : $0 }
+        var object: [String: Any] = fields
         object["ts"] = Timestamp.format(clock.nowMs())
         object["level"] = level.rawValue
         object["event"] = event
-        guard let line = JSONWriter.text(object) else { return }
+        // A value JSON cannot hold is logged as its description rather than losing the line.
+        guard let line = JSONWriter.text(object)
+            ?? JSONWriter.text(object.mapValues { JSONWriter.text($0) == nil ? String(describing: $0) : $0 })
+        else { return }
         lock.withLock { write(line) }
     }
 }

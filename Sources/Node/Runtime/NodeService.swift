@@ -107,8 +107,7 @@ public final class NodeService: @unchecked Sendable {
             // moved between the two can there be such a block; one appended after the add (above the head
             // read at the add) may hold this very copy, which is then committed as admitted.
             if headAtAdd != headBeforeCheck, let location = try? store.location(of: transaction.id), location.height <= headAtAdd {
-                mempool.remove([transaction.id])
-                tracker.left([transaction.id])
+                removeFromMempool([transaction.id])
                 throw refuse(.refused(.alreadyCommitted), reason: "rule")
             }
             admissionObserver?(transaction, relay)
@@ -117,6 +116,13 @@ public final class NodeService: @unchecked Sendable {
         case .duplicate: throw refuse(.alreadyPending, reason: "duplicate")
         case .full: throw refuse(.busy, reason: "busy")
         }
+    }
+
+    /// Removes `ids` from the mempool and wakes the requests waiting for them, which then find each in the
+    /// store or among the remembered refusals (so a block is appended, or its refusals remembered, first).
+    func removeFromMempool(_ ids: Set<TransactionID>) {
+        mempool.remove(ids)
+        tracker.left(ids)
     }
 
     private func refuse(_ error: AdmissionError, reason: String) -> AdmissionError {

@@ -57,7 +57,7 @@ public final class SignerStateFile {
     public func save(_ state: [UInt8]) throws(StorageError) {
         precondition(!state.isEmpty && state.count <= Self.maxStateBytes, "signer state of \(state.count) bytes")
         let count = file == nil ? 1 : saves + 1
-        let frame = WriteAheadLog.frame(Self.counterBytes(count) + state)
+        let frame = WriteAheadLog.frame(count.bigEndianBytes + state)
         let offset = (1 + Int(count % 2)) * Self.slotBytes
         if let file {
             try file.write(frame, at: offset)
@@ -79,7 +79,6 @@ public final class SignerStateFile {
         return (payload.prefix(counterBytes).reduce(0) { $0 << 8 | UInt64($1) }, Array(payload.dropFirst(counterBytes)))
     }
 
-    private static func counterBytes(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) } }
 
     private static func firstFormatState(_ contents: [UInt8], path: String) throws(StorageError) -> [UInt8] {
         let body = Array(contents.dropFirst(firstFormatMagic.count))
