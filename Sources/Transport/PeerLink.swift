@@ -144,6 +144,7 @@ final class PeerLink: @unchecked Sendable {
         writerDone.lock()
         while writerRunning { writerDone.wait() }
         writerDone.unlock()
+        queue.waitForDirectWrites(consumer)
         tls.close()
         return lock.withLock {
             socket.close()
@@ -186,8 +187,10 @@ final class PeerLink: @unchecked Sendable {
         }
     }
 
-    /// Writes queued frames (or a keepalive when the queue stays empty) until the link closes.
+    /// Writes queued frames (or a keepalive when the queue stays empty) until the link closes. While it
+    /// waits, senders may write small frames themselves (`directWrite`).
     private func writeLoop() {
+        queue.attach(consumer) { [self] frame in directWrite(frame) }
         while true {
             let bytes: [UInt8]
             let frameCount: Int
@@ -205,6 +208,20 @@ final class PeerLink: @unchecked Sendable {
                 return
             }
         }
+    }
+}
+
+extension PeerLink {
+    /// Writes `frame` on the sender's thread if the socket has room for it now (it then goes out in one
+    /// non-blocking write); never waits for the peer. A failure closes the link, as in the writer thread.
+    fileprivate func directWrite(_ frame: [UInt8]) -> PeerSendQueue.DirectWriteResult {
+        do throws(TLSError) {
+            guard try tls.writeIfWritable(frame, stallTimeoutMs: limits.writeStallTimeoutMs) else { return .notReady }
+            counters.addSent(1)
+        } catch {
+            close(error == .timedOut ? .writeStalled(timeoutMs: limits.writeStallTimeoutMs) : .tls(error))
+        }
+        return .consumed
     }
 }
 

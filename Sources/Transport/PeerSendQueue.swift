@@ -11,11 +11,29 @@ import Foundation
 /// The queue belongs to the peer, not to a link: frames wait here while the link is down and go out once the
 /// dialer reconnects. One writer (the current outbound link) takes frames at a time; a `Consumer` lets the
 /// link that owns it be cancelled without a missed wake-up.
+///
+/// **Direct writes.** A small frame that finds the queue empty and the link's writer thread waiting is
+/// written by the thread that sends it (`attach(_:directWrite:)`), when the socket can take it at once:
+/// a vote or a gossiped transaction then costs no writer wake-up, and reaches the peer without waiting for
+/// that thread to be scheduled (on a busy machine, the larger part of a message's delay). The writer thread
+/// stays in `take` while a direct write is in flight, so frames never interleave and keep their order.
 final class PeerSendQueue: @unchecked Sendable {
     /// A writer's claim on the queue; cancelled when its link closes.
     final class Consumer: @unchecked Sendable {
         fileprivate var isCancelled = false
     }
+
+    /// What a direct write did with a frame.
+    enum DirectWriteResult {
+        /// Written, or lost with a link that failed while writing it (as frames a writer took are).
+        case consumed
+        /// The socket could not take it at once; nothing was written.
+        case notReady
+    }
+
+    /// Frames up to this size may be written directly (votes, announcements, single transactions; a
+    /// proposal's block goes through the writer thread).
+    static let directWriteMaxBytes = 4 * 1024
 
     enum Take {
         /// One or more encoded frames, in order.
@@ -34,6 +52,12 @@ final class PeerSendQueue: @unchecked Sendable {
     private var head = 0
     private var queuedBytes = 0
     private var droppedFrames = 0
+    /// The current link's direct write, with its consumer.
+    private var direct: (consumer: Consumer, write: ([UInt8]) -> DirectWriteResult)?
+    /// The consumer whose writer thread is waiting in `take` (it is not writing).
+    private var waitingConsumer: Consumer?
+    private var isDirectWriting = false
+    private var isDetaching = false
 
     init(maxFrames: Int, maxBytes: Int) {
         precondition(maxFrames > 0 && maxBytes > 0, "a queue holds something")
@@ -52,41 +76,102 @@ final class PeerSendQueue: @unchecked Sendable {
         locked { (frames.count - head, queuedBytes, droppedFrames) }
     }
 
-    /// Appends an encoded frame, dropping the oldest frames first if the bounds require it.
+    /// Sends an encoded frame: written directly when it can be (see the type's overview), otherwise
+    /// appended, dropping the oldest frames first if the bounds require it.
     func enqueue(_ frame: [UInt8]) {
         precondition(frame.count <= maxBytes, "a frame fits in an empty queue")
-        locked {
-            while frames.count - head >= maxFrames || queuedBytes + frame.count > maxBytes {
-                queuedBytes -= frames[head].count
-                frames[head] = []
-                head += 1
-                droppedFrames += 1
-            }
-            compact()
-            frames.append(frame)
-            queuedBytes += frame.count
-            precondition(frames.count - head <= maxFrames && queuedBytes <= maxBytes, "the queue bounds hold")
-            condition.signal()
+        condition.lock()
+        defer { condition.unlock() }
+        if let write = directWriteAllowed(for: frame) {
+            isDirectWriting = true
+            condition.unlock()
+            let result = write(frame)
+            condition.lock()
+            isDirectWriting = false
+            // Wake the writer only when it has work (frames queued meanwhile), or a link teardown waiting.
+            if head < frames.count || isDetaching { condition.broadcast() }
+            if case .consumed = result { return }
+            // Frames queued meanwhile came later: this one goes before them.
+            append(frame, atFront: true)
+            return
         }
+        append(frame, atFront: false)
     }
+
+    /// The direct write to use for `frame`, if one may run now. Called under the lock.
+    private func directWriteAllowed(for frame: [UInt8]) -> (([UInt8]) -> DirectWriteResult)? {
+        guard let direct, !direct.consumer.isCancelled, waitingConsumer === direct.consumer, !isDirectWriting,
+            head == frames.count, frame.count <= Self.directWriteMaxBytes
+        else { return nil }
+        return direct.write
+    }
+
+    /// Appends (or puts in front) within the bounds, dropping the oldest frames first. Called under the lock.
+    private func append(_ frame: [UInt8], atFront: Bool) {
+        while frames.count - head >= maxFrames || queuedBytes + frame.count > maxBytes {
+            queuedBytes -= frames[head].count
+            frames[head] = []
+            head += 1
+            droppedFrames += 1
+        }
+        compact()
+        if !atFront {
+            frames.append(frame)
+        } else if head > 0 {
+            head -= 1
+            frames[head] = frame
+        } else {
+            frames.insert(frame, at: 0)
+        }
+        queuedBytes += frame.count
+        precondition(frames.count - head <= maxFrames && queuedBytes <= maxBytes, "the queue bounds hold")
+        condition.signal()
+    }
+
+    /// Whether a writer thread waits in `take` (for tests: a direct write is possible only then).
+    var hasWaitingWriter: Bool { locked { waitingConsumer != nil } }
 
     /// A new consumer for the link about to write.
     func makeConsumer() -> Consumer { Consumer() }
 
-    /// Wakes `consumer` for good: its current and future `take` calls return `.cancelled`.
+    /// Lets senders write small frames on `consumer`'s link themselves while its writer thread waits in `take`.
+    /// `write` must not block: it writes only what the socket takes at once, else returns `.notReady`.
+    func attach(_ consumer: Consumer, directWrite write: @escaping ([UInt8]) -> DirectWriteResult) {
+        locked { if !consumer.isCancelled { direct = (consumer, write) } }
+    }
+
+    /// Wakes `consumer` for good: its current and future `take` calls return `.cancelled`, and no direct
+    /// write starts on its link any more.
     func cancel(_ consumer: Consumer) {
         locked {
             consumer.isCancelled = true
+            if direct?.consumer === consumer { direct = nil }
             condition.broadcast()
         }
     }
 
+    /// Returns once no direct write is in flight, after `cancel(consumer)`: the link may then be torn down.
+    func waitForDirectWrites(_ consumer: Consumer) {
+        locked {
+            precondition(consumer.isCancelled, "a link is torn down after its consumer was cancelled")
+            isDetaching = true
+            defer { isDetaching = false }
+            while isDirectWriting { condition.wait() }
+        }
+    }
+
     /// The oldest frames, as many as fit in `maxBatchBytes` (at least one), waiting up to `timeoutMs` for one.
+    /// While it waits, senders may write directly on `consumer`'s link; it returns only when none does.
     func take(for consumer: Consumer, maxBatchBytes: Int, timeoutMs: Int) -> Take {
-        let deadline = Date(timeIntervalSinceNow: Double(timeoutMs) / 1_000)
+        var deadline = Date(timeIntervalSinceNow: Double(timeoutMs) / 1_000)
         return locked {
-            while !consumer.isCancelled && head == frames.count {
-                if !condition.wait(until: deadline) && !consumer.isCancelled && head == frames.count { return .idle }
+            waitingConsumer = consumer
+            defer { waitingConsumer = nil }
+            while !consumer.isCancelled && (head == frames.count || isDirectWriting) {
+                if !condition.wait(until: deadline) && !consumer.isCancelled && head == frames.count {
+                    guard isDirectWriting else { return .idle }
+                    deadline = Date(timeIntervalSinceNow: Double(timeoutMs) / 1_000)  // the link is busy: no keepalive due
+                }
             }
             if consumer.isCancelled { return .cancelled }
             var batch: [[UInt8]] = []

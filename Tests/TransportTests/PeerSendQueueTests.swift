@@ -92,4 +92,143 @@ import Testing
             return
         }
     }
+
+    // MARK: Direct writes
+
+    /// Runs `take` on a thread of its own; `result` waits for what it returned.
+    final class BackgroundTake: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var taken: PeerSendQueue.Take?
+
+        init(_ queue: PeerSendQueue, _ consumer: PeerSendQueue.Consumer, timeoutMs: Int = 60_000) {
+            Thread { [self] in
+                let result = queue.take(for: consumer, maxBatchBytes: 10_000, timeoutMs: timeoutMs)
+                condition.withLock {
+                    taken = result
+                    condition.broadcast()
+                }
+            }.start()
+            while !queue.hasWaitingWriter { Thread.sleep(forTimeInterval: 0.001) }
+        }
+
+        var hasReturned: Bool { condition.withLock { taken != nil } }
+
+        func result() -> PeerSendQueue.Take? {
+            condition.withLock {
+                let deadline = Date(timeIntervalSinceNow: 10)
+                while taken == nil && condition.wait(until: deadline) {}
+                return taken
+            }
+        }
+    }
+
+    /// What a direct write closure was given, and what it answers.
+    final class DirectWrites: @unchecked Sendable {
+        private let lock = NSLock()
+        private var frames: [[UInt8]] = []
+        var answer = PeerSendQueue.DirectWriteResult.consumed
+        /// When set, each write waits for it before answering.
+        var gate: DispatchSemaphore?
+        let started = DispatchSemaphore(value: 0)
+
+        func write(_ frame: [UInt8]) -> PeerSendQueue.DirectWriteResult {
+            lock.withLock { frames.append(frame) }
+            started.signal()
+            gate?.wait()
+            return answer
+        }
+
+        var written: [[UInt8]] { lock.withLock { frames } }
+    }
+
+    @Test func aSmallFrameIsWrittenDirectlyWhileTheWriterWaits() {
+        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
+        let consumer = queue.makeConsumer()
+        let writes = DirectWrites()
+        queue.attach(consumer) { writes.write($0) }
+        let writer = BackgroundTake(queue, consumer)
+        queue.enqueue([1, 2])
+        queue.enqueue([3])
+        #expect(writes.written == [[1, 2], [3]])
+        #expect(queue.counts.queuedFrames == 0)
+        #expect(!writer.hasReturned, "the writer thread was not woken")
+        queue.enqueue([UInt8](repeating: 4, count: PeerSendQueue.directWriteMaxBytes + 1))
+        guard case .frames(let frames)? = writer.result() else {
+            Issue.record("the large frame goes to the writer")
+            return
+        }
+        #expect(frames.map(\.count) == [PeerSendQueue.directWriteMaxBytes + 1])
+        #expect(writes.written.count == 2)
+        queue.cancel(consumer)
+    }
+
+    @Test func aFrameTheSocketCannotTakeIsQueuedAheadOfLaterOnes() {
+        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
+        let consumer = queue.makeConsumer()
+        let writes = DirectWrites()
+        writes.answer = .notReady
+        writes.gate = DispatchSemaphore(value: 0)
+        queue.attach(consumer) { writes.write($0) }
+        let writer = BackgroundTake(queue, consumer)
+        let sender = Thread { queue.enqueue([1]) }
+        sender.start()
+        writes.started.wait()
+        queue.enqueue([2])  // arrives while the direct write of [1] is in flight: queued, the writer keeps waiting
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(!writer.hasReturned, "no frame is taken while a direct write is in flight")
+        writes.gate?.signal()
+        guard case .frames(let frames)? = writer.result() else {
+            Issue.record("frames expected")
+            return
+        }
+        var all = frames
+        if all == [[1]], case .frames(let rest) = queue.take(for: consumer, maxBatchBytes: 10_000, timeoutMs: 1_000) { all += rest }
+        #expect(all == [[1], [2]], "order kept: the frame the socket refused goes first")
+        queue.cancel(consumer)
+    }
+
+    @Test func noDirectWriteWithoutAWaitingWriterOrAfterCancel() {
+        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
+        let consumer = queue.makeConsumer()
+        let writes = DirectWrites()
+        queue.attach(consumer) { writes.write($0) }
+        queue.enqueue([1])  // the writer is busy elsewhere (not in take): queued
+        #expect(writes.written.isEmpty && queue.counts.queuedFrames == 1)
+        guard case .frames = queue.take(for: consumer, maxBatchBytes: 100, timeoutMs: 0) else {
+            Issue.record("frames expected")
+            return
+        }
+        let writer = BackgroundTake(queue, consumer)
+        queue.cancel(consumer)
+        guard case .cancelled? = writer.result() else {
+            Issue.record("cancelled expected")
+            return
+        }
+        queue.enqueue([2])
+        #expect(writes.written.isEmpty && queue.counts.queuedFrames == 1)
+    }
+
+    @Test func teardownWaitsForTheDirectWriteInFlight() {
+        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
+        let consumer = queue.makeConsumer()
+        let writes = DirectWrites()
+        writes.gate = DispatchSemaphore(value: 0)
+        queue.attach(consumer) { writes.write($0) }
+        let writer = BackgroundTake(queue, consumer)
+        Thread { queue.enqueue([1]) }.start()
+        writes.started.wait()
+        queue.cancel(consumer)
+        guard case .cancelled? = writer.result() else {
+            Issue.record("cancelled expected")
+            return
+        }
+        let tornDown = DispatchSemaphore(value: 0)
+        Thread {
+            queue.waitForDirectWrites(consumer)
+            tornDown.signal()
+        }.start()
+        #expect(tornDown.wait(timeout: .now() + .milliseconds(50)) == .timedOut, "the write is still in flight")
+        writes.gate?.signal()
+        #expect(tornDown.wait(timeout: .now() + .seconds(10)) == .success)
+    }
 }

@@ -488,7 +488,7 @@ final class ConsensusDriver: @unchecked Sendable {
             timings["height_ms"] = Self.milliseconds(since: heightStartedAt)
             timings["commit_ms"] = Self.milliseconds(since: started)
             afterCommit(committed, startedAt: started, source: "consensus", timings: timings)
-            announce()
+            announceToNextProposer(after: height)
         }
         awaitNextHeight(height + 1)
     }
@@ -559,12 +559,26 @@ final class ConsensusDriver: @unchecked Sendable {
         oldestWaiting = Set(oldest.map(\.id))
     }
 
-    /// Tells the peers this node's head and API URL: every gossip interval, and at once after each commit,
-    /// so that a validator that missed the decision learns it within a message delay (it then waits
-    /// `catchUpDelayMs` for its own decision before fetching the block).
+    /// Tells the peers this node's head and API URL, every gossip interval.
     private func announce() {
-        guard let url = directory.snapshot[ownIndex].apiURL else { return }
-        sender.broadcast(NodeAnnouncement(apiURL: url, headHeight: store.headHeight, headHash: store.headHash).canonicalBytes)
+        guard let announcement else { return }
+        sender.broadcast(announcement)
+    }
+
+    /// After a commit, tells the proposer of the next height at once: if it missed the decision, every
+    /// validator waits for its proposal, so it must learn within a message delay (it then waits
+    /// `catchUpDelayMs` for its own decision before fetching the block). The others learn from the next
+    /// height's proposal and votes, so they are not sent one (three frames fewer per validator and height).
+    private func announceToNextProposer(after height: UInt64) {
+        let nextProposer = configuration.proposer(height: height + 1, round: 0)
+        guard nextProposer != ownIndex, let announcement else { return }
+        sender.send(announcement, toValidator: nextProposer)
+    }
+
+    private var announcement: [UInt8]? {
+        directory.snapshot[ownIndex].apiURL.map {
+            NodeAnnouncement(apiURL: $0, headHeight: store.headHeight, headHash: store.headHash).canonicalBytes
+        }
     }
 
     /// Asks a validator that committed more for the blocks after the head, unless a request is out and
