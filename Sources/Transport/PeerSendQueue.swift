@@ -168,9 +168,13 @@ final class PeerSendQueue: @unchecked Sendable {
             waitingConsumer = consumer
             defer { waitingConsumer = nil }
             while !consumer.isCancelled && (head == frames.count || isDirectWriting) {
-                if !condition.wait(until: deadline) && !consumer.isCancelled && head == frames.count {
-                    guard isDirectWriting else { return .idle }
-                    deadline = Date(timeIntervalSinceNow: Double(timeoutMs) / 1_000)  // the link is busy: no keepalive due
+                guard !condition.wait(until: deadline), !consumer.isCancelled else { continue }
+                if isDirectWriting {
+                    // The link is busy, so no keepalive is due: wait again (a passed deadline would spin and
+                    // starve the direct writer of this lock).
+                    deadline = Date(timeIntervalSinceNow: Double(timeoutMs) / 1_000)
+                } else if head == frames.count {
+                    return .idle
                 }
             }
             if consumer.isCancelled { return .cancelled }

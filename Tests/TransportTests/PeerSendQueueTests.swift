@@ -231,4 +231,29 @@ import Testing
         writes.gate?.signal()
         #expect(tornDown.wait(timeout: .now() + .seconds(10)) == .success)
     }
+
+    @Test func aWriterWhoseWaitEndsDuringADirectWriteWaitsForItWithoutSpinning() {
+        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
+        let consumer = queue.makeConsumer()
+        let writes = DirectWrites()
+        writes.gate = DispatchSemaphore(value: 0)
+        queue.attach(consumer) { writes.write($0) }
+        let writer = BackgroundTake(queue, consumer, timeoutMs: 20)
+        let senderDone = DispatchSemaphore(value: 0)
+        Thread {
+            queue.enqueue([1])
+            senderDone.signal()
+        }.start()
+        writes.started.wait()
+        queue.enqueue([2])  // queued behind the write in flight
+        Thread.sleep(forTimeInterval: 0.2)  // the writer's 20 ms wait ends several times meanwhile
+        #expect(!writer.hasReturned)
+        writes.gate?.signal()
+        #expect(senderDone.wait(timeout: .now() + .seconds(10)) == .success, "the direct writer got the lock back")
+        guard case .frames([[2]])? = writer.result() else {
+            Issue.record("the queued frame is taken after the direct write")
+            return
+        }
+        queue.cancel(consumer)
+    }
 }
