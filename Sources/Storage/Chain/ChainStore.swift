@@ -227,7 +227,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     /// A batch for the id index and the access index, written in `parts` ranges of the key space (by the
     /// first byte of the id, and of the patient's key), one per append, each sorted as it is written.
     struct IndexFlush {
-        static let parts = 8
+        static let parts = 32
         private var idRanges = [[(id: TransactionID, seq: UInt64)]](repeating: [], count: parts)
         private var accessRanges = [[(patient: Identity, seq: UInt64)]](repeating: [], count: parts)
         /// Once every part is written, the indexes hold every row of the blocks through this height.
