@@ -164,9 +164,9 @@ public final class TLSConnection: @unchecked Sendable {
     }
 
     /// Writes every byte if the socket reports room now (`poll` without waiting), and returns true; returns
-    /// false without writing anything otherwise. For small writes: the kernel reports room only when at
-    /// least a third of the send buffer is free (of 16 KiB or more by default), so a record of a few KiB goes out at
-    /// once; a larger one may still wait, up to `stallTimeoutMs` without progress, as in `write`.
+    /// false without writing anything otherwise. For small writes: Linux reports room only when at least a
+    /// third of the send buffer (16 KiB or more) is free, so a record of a few KiB then goes out at once; a
+    /// larger one may still wait, up to `stallTimeoutMs` without progress, as in `write`.
     public func writeIfWritable(_ bytes: [UInt8], stallTimeoutMs: Int) throws(TLSError) -> Bool {
         var request = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
         guard poll(&request, 1, 0) > 0, request.revents & Int16(POLLOUT) != 0 else { return false }

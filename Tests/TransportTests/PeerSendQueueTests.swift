@@ -141,11 +141,19 @@ import Testing
         var written: [[UInt8]] { lock.withLock { frames } }
     }
 
-    @Test func aSmallFrameIsWrittenDirectlyWhileTheWriterWaits() {
+    /// A queue with one consumer whose link writes directly into a `DirectWrites`; `gated` writes wait for
+    /// the gate.
+    func directQueue(gated: Bool = false) -> (PeerSendQueue, PeerSendQueue.Consumer, DirectWrites) {
         let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
         let consumer = queue.makeConsumer()
         let writes = DirectWrites()
+        if gated { writes.gate = DispatchSemaphore(value: 0) }
         queue.attach(consumer) { writes.write($0) }
+        return (queue, consumer, writes)
+    }
+
+    @Test func aSmallFrameIsWrittenDirectlyWhileTheWriterWaits() {
+        let (queue, consumer, writes) = directQueue()
         let writer = BackgroundTake(queue, consumer)
         queue.enqueue([1, 2])
         queue.enqueue([3])
@@ -163,12 +171,8 @@ import Testing
     }
 
     @Test func aFrameTheSocketCannotTakeIsQueuedAheadOfLaterOnes() {
-        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
-        let consumer = queue.makeConsumer()
-        let writes = DirectWrites()
+        let (queue, consumer, writes) = directQueue(gated: true)
         writes.answer = .notReady
-        writes.gate = DispatchSemaphore(value: 0)
-        queue.attach(consumer) { writes.write($0) }
         let writer = BackgroundTake(queue, consumer)
         let sender = Thread { queue.enqueue([1]) }
         sender.start()
@@ -188,10 +192,7 @@ import Testing
     }
 
     @Test func noDirectWriteWithoutAWaitingWriterOrAfterCancel() {
-        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
-        let consumer = queue.makeConsumer()
-        let writes = DirectWrites()
-        queue.attach(consumer) { writes.write($0) }
+        let (queue, consumer, writes) = directQueue()
         queue.enqueue([1])  // the writer is busy elsewhere (not in take): queued
         #expect(writes.written.isEmpty && queue.counts.queuedFrames == 1)
         guard case .frames = queue.take(for: consumer, maxBatchBytes: 100, timeoutMs: 0) else {
@@ -209,11 +210,7 @@ import Testing
     }
 
     @Test func teardownWaitsForTheDirectWriteInFlight() {
-        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
-        let consumer = queue.makeConsumer()
-        let writes = DirectWrites()
-        writes.gate = DispatchSemaphore(value: 0)
-        queue.attach(consumer) { writes.write($0) }
+        let (queue, consumer, writes) = directQueue(gated: true)
         let writer = BackgroundTake(queue, consumer)
         Thread { queue.enqueue([1]) }.start()
         writes.started.wait()
@@ -233,11 +230,7 @@ import Testing
     }
 
     @Test func aWriterWhoseWaitEndsDuringADirectWriteWaitsForItWithoutSpinning() {
-        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
-        let consumer = queue.makeConsumer()
-        let writes = DirectWrites()
-        writes.gate = DispatchSemaphore(value: 0)
-        queue.attach(consumer) { writes.write($0) }
+        let (queue, consumer, writes) = directQueue(gated: true)
         let writer = BackgroundTake(queue, consumer, timeoutMs: 20)
         let senderDone = DispatchSemaphore(value: 0)
         Thread {
