@@ -127,8 +127,9 @@ final class ConsensusEngine: @unchecked Sendable {
     }
 
     /// Lowers the calling thread's priority below the consensus and peer threads (nice 10; on Linux the nice
-    /// value is per thread), for work that may wait when the processors are short: serving requests and
-    /// verifying gossip. A height is decided sooner, and every waiting request is answered sooner with it.
+    /// value is per thread), for work that may wait when the processors are short: bulk requests
+    /// (`Router.isBulk`) and verifying gossip. A height is decided sooner, and every waiting request is
+    /// answered sooner with it.
     static func lowerThreadPriority() {
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, GossipAdmission.niceness)
     }

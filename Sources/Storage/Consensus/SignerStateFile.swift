@@ -79,7 +79,6 @@ public final class SignerStateFile {
         return (payload.prefix(counterBytes).reduce(0) { $0 << 8 | UInt64($1) }, Array(payload.dropFirst(counterBytes)))
     }
 
-
     private static func firstFormatState(_ contents: [UInt8], path: String) throws(StorageError) -> [UInt8] {
         let body = Array(contents.dropFirst(firstFormatMagic.count))
         let scan = WriteAheadLog.scan(WriteAheadLog.magic + body)

@@ -2,8 +2,9 @@ import Foundation
 import Testing
 import Ledger
 import SQLite
-import Storage
 import TestSupport
+
+@testable import Storage
 
 @Suite struct ChainStoreTests {
     /// With a flush count of 45 ids the id index is flushed every block or two, so reopening finds some ids in
@@ -33,7 +34,9 @@ import TestSupport
     /// memory stay bounded, and a later flush writes again what a cut-short one had written.
     @Test func idsAreFoundAtEveryPointOfAFlushSpreadOverAppends() throws {
         let scratch = ScratchDirectory()
-        let (genesis, blocks, _) = generatedChain(seed: 23, blocks: 40, eventsPerBlock: 9)
+        let parts = ChainStore.IndexFlush.parts
+        // Long enough for a batch written to its last part by appends, and for restarts in the middle of others.
+        let (genesis, blocks, _) = generatedChain(seed: 23, blocks: 2 * parts + 20, eventsPerBlock: 9)
         let flushCount = 60
         let executor = BlockExecutor(genesis: genesis)
         var expected: [TransactionID: (height: UInt64, position: Int)] = [:]
@@ -41,14 +44,17 @@ import TestSupport
         var reopenedMidFlush = 0
         var accessesChecked = 0
         var appendsWritingABatch = 0
+        var batchesFinishedByAppends = 0
         for (index, block) in blocks.enumerated() {
-            if index % 11 == 10 {
+            if index % (parts + 13) == parts + 12 {
                 // A restart: some fall in the middle of a flush, which the reopened store finishes.
                 reopenedMidFlush += store.unindexedIDCount >= flushCount ? 1 : 0
                 store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount)
                 #expect(store.unindexedIDCount < flushCount)
             }
+            let wasWritingABatch = store.isWritingIndexBatch
             try store.append(block, changes: try executor.execute(block.block, state: store))
+            batchesFinishedByAppends += wasWritingABatch && !store.isWritingIndexBatch ? 1 : 0
             for (position, entry) in block.block.entries.enumerated() { expected[entry.transaction.id] = (block.height, position) }
             for (id, place) in expected {
                 let location = try #require(try store.location(of: id), "after block \(block.height)")
@@ -57,15 +63,16 @@ import TestSupport
             accessesChecked = try expectAccessLogs(store, blocks: Array(blocks.prefix(index + 1)))
             appendsWritingABatch += store.isWritingIndexBatch ? 1 : 0
             // At most a batch, the blocks appended while its parts are written, and one more block.
-            #expect(store.unindexedIDCount <= flushCount + 9 * (8 + 1))
+            #expect(store.unindexedIDCount <= flushCount + 9 * (parts + 1))
         }
         #expect(reopenedMidFlush > 0, "some restarts fell in the middle of a flush")
         #expect(accessesChecked > 100, "every access log checked after every block: \(accessesChecked) accesses at the end")
-        #expect(appendsWritingABatch >= 7, "batches were written over several appends: \(appendsWritingABatch)")
+        #expect(appendsWritingABatch >= parts - 1, "batches were written over several appends: \(appendsWritingABatch)")
+        #expect(batchesFinishedByAppends > 0, "a batch was written to its last part by appends")
         #expect(expected.count == blocks.reduce(0) { $0 + $1.block.entries.count })
         let indexed = try Database(path: scratch.file("ledger.sqlite"), mode: .readOnly)
             .queryOne("SELECT COUNT(*) FROM tx_index", []) { Int($0.int64(0)) } ?? 0
-        #expect(indexed >= expected.count - flushCount - 9 * (8 + 1) && indexed > 0, "the index was written: \(indexed) of \(expected.count)")
+        #expect(indexed >= expected.count - flushCount - 9 * (parts + 1) && indexed > 0, "the index was written: \(indexed) of \(expected.count)")
     }
 
     /// Every patient's access log, read whole and in pages of 2, lists exactly the accesses to that patient
