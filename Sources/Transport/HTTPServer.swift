@@ -115,6 +115,7 @@ public final class HTTPServer: @unchecked Sendable {
         registry.threadStarting()
         let registry = registry
         let thread = Thread {
+            Thread.nameForKernel(name)
             body()
             registry.threadFinished()
         }

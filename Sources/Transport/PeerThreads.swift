@@ -17,6 +17,7 @@ final class PeerThreads: @unchecked Sendable {
         running += 1
         condition.unlock()
         let thread = Thread { [self] in
+            Thread.nameForKernel(name)
             body()
             condition.lock()
             running -= 1

@@ -2,6 +2,7 @@ import Consensus
 import Crypto
 import Foundation
 import Ledger
+import Transport
 import Storage
 
 /// Where the consensus thread is, for the peer readers (which drop messages for other heights before
@@ -124,11 +125,12 @@ final class ConsensusDriver: @unchecked Sendable {
     func start() {
         lifecycle.withLock { running = true }
         let thread = Thread { [self] in
+            Thread.nameForKernel("consensus")
             recover()
             while haltReason == nil, let item = inbox.next() { handle(item) }
             finished.signal()
         }
-        thread.name = "healthledger-consensus"
+        thread.name = "consensus"
         thread.stackSize = 4 << 20
         thread.start()
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Transport
 
 /// Admits transactions gossiped by other validators on threads of its own, so that verifying their
 /// signatures (the costliest work a validator does) never holds up the consensus messages that arrive on
@@ -32,6 +33,7 @@ final class GossipAdmission: @unchecked Sendable {
     func start(threads: Int) {
         for number in 0..<threads {
             let thread = Thread { [self] in
+                Thread.nameForKernel("gossip-\(number)")
                 // Bulk work at a lower priority than consensus and client requests (on Linux, who 0 is this thread).
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
                 while let transaction = next() { admit(transaction) }
@@ -40,7 +42,7 @@ final class GossipAdmission: @unchecked Sendable {
                     condition.broadcast()
                 }
             }
-            thread.name = "healthledger-gossip-\(number)"
+            thread.name = "gossip-\(number)"
             thread.stackSize = 1 << 20
             condition.withLock { running += 1 }
             thread.start()

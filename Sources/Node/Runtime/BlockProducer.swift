@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Transport
 import Storage
 
 /// Cuts blocks from the mempool when this node alone certifies them (a one-validator consortium, or a
@@ -34,10 +35,11 @@ final class BlockProducer: @unchecked Sendable {
     func start() {
         lock.withLock { running = true }
         let thread = Thread { [self] in
+            Thread.nameForKernel("block-producer")
             while lock.withLock({ running }) { produceOnce() }
             finished.signal()
         }
-        thread.name = "healthledger-block-producer"
+        thread.name = "block-producer"
         self.thread = thread
         thread.start()
     }

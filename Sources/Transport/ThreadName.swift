@@ -1,0 +1,17 @@
+import Foundation
+
+extension Thread {
+    /// Names the calling thread for the kernel, so `top -H`, `perf` and `/proc/PID/task/*/comm` tell the
+    /// threads apart. Foundation on Linux keeps `Thread.name` to itself, and the kernel keeps at most 15
+    /// bytes of a name (a longer one is cut there). Best effort: where `/proc` is missing, nothing changes.
+    public static func nameForKernel(_ name: String) {
+        let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        let bytes = Array(name.utf8.prefix(kernelNameBytes))
+        _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// The longest thread name Linux keeps.
+    static let kernelNameBytes = 15
+}
