@@ -170,12 +170,35 @@ public final class Database {
     /// True while a transaction is open on this connection.
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
-    /// Copies the write-ahead log into the database file and truncates the log to zero bytes.
-    public func checkpoint() throws(SQLiteError) {
-        let code = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, nil, nil)
-        guard code == SQLITE_OK else {
-            throw SQLiteError(connection: handle, resultCode: code, sql: "wal_checkpoint(TRUNCATE)")
+    /// How a checkpoint treats the connections that read and write meanwhile.
+    public enum CheckpointMode: Sendable {
+        /// Copies every frame no reader still needs, without waiting for anyone: a writer appends to the log
+        /// meanwhile, and the log is started again from its beginning by the first write after a checkpoint
+        /// that copied it all.
+        case passive
+        /// Waits for the writer and the readers, copies the whole log and truncates it to zero bytes.
+        case truncate
+    }
+
+    /// The write-ahead log after a checkpoint, in frames (one page each).
+    public struct CheckpointResult: Sendable, Equatable {
+        /// Frames in the log.
+        public let logFrames: Int
+        /// Of those, frames now copied into the database file.
+        public let copiedFrames: Int
+    }
+
+    /// Copies the write-ahead log into the database file (`mode`, `.truncate` unless said otherwise).
+    @discardableResult
+    public func checkpoint(_ mode: CheckpointMode = .truncate) throws(SQLiteError) -> CheckpointResult {
+        var logFrames: Int32 = 0
+        var copiedFrames: Int32 = 0
+        let (code, sql) = switch mode {
+        case .passive: (sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames), "wal_checkpoint(PASSIVE)")
+        case .truncate: (sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, &logFrames, &copiedFrames), "wal_checkpoint(TRUNCATE)")
         }
+        guard code == SQLITE_OK else { throw SQLiteError(connection: handle, resultCode: code, sql: sql) }
+        return CheckpointResult(logFrames: Int(logFrames), copiedFrames: Int(copiedFrames))
     }
 
     /// Runs `PRAGMA quick_check`: true when SQLite finds the file consistent, false when it finds damage.

@@ -60,6 +60,22 @@ import Testing
         #expect(try fileSize(path + "-wal") == 0)
     }
 
+    /// A passive checkpoint from a second connection copies what the writer committed, and the writer's
+    /// next transaction starts the log again from its beginning, so the log stops growing.
+    @Test func passiveCheckpointFromAnotherConnectionLetsTheLogStartOver() throws {
+        let path = directory.path("ledger.db")
+        let writer = try Database(path: path, mode: .readWrite)
+        let checkpointer = try Database(path: path, mode: .readWrite)
+        try writer.execute("CREATE TABLE t (x BLOB)")
+        for _ in 0..<5 { try writer.execute("INSERT INTO t VALUES (zeroblob(100000))") }
+        let first = try checkpointer.checkpoint(.passive)
+        #expect(first.logFrames > 0 && first.copiedFrames == first.logFrames)
+        let logBytes = try fileSize(path + "-wal")
+        for _ in 0..<5 { try writer.execute("INSERT INTO t VALUES (zeroblob(100000))") }
+        #expect(try fileSize(path + "-wal") == logBytes, "the second round of writes reused the log")
+        #expect(try writer.queryOne("SELECT COUNT(*) FROM t") { $0.int64(0) } == 10)
+    }
+
     @Test func integrityCheckPassesOnAHealthyDatabase() throws {
         let database = try Database(path: directory.path("ledger.db"), mode: .readWrite)
         try database.execute("CREATE TABLE t (x TEXT UNIQUE); INSERT INTO t VALUES ('a'), ('b');")

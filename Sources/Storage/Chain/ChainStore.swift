@@ -39,7 +39,7 @@ public struct AccessLogEntry: Sendable, Equatable {
 /// per row (measured: the id index halved the append rate by 200,000 events; the access index, row by row,
 /// took it from 7.8 to 4.0 × E2). The rows of the blocks not yet flushed are held in memory (about
 /// `idIndexFlushCount` ids at most, and their blocks' accesses) and are rebuilt from the entries and accesses
-/// tables, which store every row, when the store is opened. A batch is written over `IndexFlush.parts`
+/// tables, which store every row, when the store is opened. A batch is written over `indexFlushParts`
 /// appends, one range of keys each (a part touches only its share of the indexes' pages), so no block waits
 /// for the whole batch: measured, a 50,000-id flush in one append took 130–195 ms, at every validator of a
 /// consortium at the same height (docs/PERFORMANCE.md).
@@ -49,6 +49,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     private let database: Database
     private let writeLock = NSLock()
     private let readers: ReaderPool
+    let checkpointer: WALCheckpointer
     private let memoryLock = NSLock()
     private var head: (height: UInt64, hash: SHA256Digest, timeMs: UInt64)
     /// Ids of committed entries not yet in the `tx_index` table, with their sequence numbers.
@@ -61,8 +62,18 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     private var flushingAccesses: [Identity: [UInt64]] = [:]
     /// How many unindexed ids trigger a flush of the id index.
     private let idIndexFlushCount: Int
+    /// How many appends write an index batch (`IndexFlush`).
+    private let indexFlushParts: Int
     /// The id-index batch being written, a part per append (touched only under the write lock).
     private var indexFlush: IndexFlush?
+
+    /// How many appends write an index batch unless the opener says otherwise: the most the first byte of a
+    /// key can split it into. With 32, each part took 20–30 ms at 50,000 ids, at every validator of a
+    /// consortium at the same heights (docs/PERFORMANCE.md).
+    public static let defaultIndexFlushParts = 256
+
+    /// How often, after a commit, the log is copied into the database file (`WALCheckpointer`).
+    static let checkpointIntervalMs = 250
 
     /// How many unindexed ids start a flush of the id index unless the opener says otherwise.
     public static let defaultIDIndexFlushCount = 50_000
@@ -73,18 +84,20 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     /// Opens the store at `path`, creating it for `genesis` when new. Refuses a store made for another
     /// genesis, or one written by a newer version of HealthLedger. `idIndexFlushCount` bounds the ids held
     /// in memory before the id index is written (see above).
-    public init(path: String, genesis: Genesis, idIndexFlushCount: Int = defaultIDIndexFlushCount) throws(StorageError) {
+    public init(path: String, genesis: Genesis, idIndexFlushCount: Int = defaultIDIndexFlushCount,
+                indexFlushParts: Int = defaultIndexFlushParts) throws(StorageError) {
         precondition(idIndexFlushCount > 0, "the id index flush count must be positive")
         self.path = path
         self.genesis = genesis
         self.idIndexFlushCount = idIndexFlushCount
+        self.indexFlushParts = indexFlushParts
         do {
             database = try Database(path: path, mode: .readWrite, synchronous: .full)
             // 64 MiB of page cache: the transaction-id index is keyed by hashes, so its inserts land at
             // random pages; keeping them cached avoids a read per insert as the chain grows.
             try database.execute("PRAGMA cache_size = -65536")
-            // Checkpoint the WAL every 16,384 pages (64 MiB) instead of SQLite's 1,000: index pages touched by
-            // many consecutive blocks are then copied back into the database once rather than every block or two.
+            // The log is copied into the database file by `WALCheckpointer`, off the append's path; the writer's
+            // own checkpoint, at 16,384 pages (64 MiB), is the fallback should that fall behind.
             try database.execute("PRAGMA wal_autocheckpoint = 16384")
             try ChainSchema.migrator.migrate(database)
             try Self.bindGenesis(database, genesis: genesis, path: path)
@@ -94,19 +107,22 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             unindexedAccesses = try ChainSchema.entryAccesses(above: indexedHeight, in: database)
             if unindexedIDs.count >= idIndexFlushCount {
                 // A flush a restart cut short (its parts are written over several appends): finished here.
-                let batch = IndexFlush(ids: unindexedIDs, accesses: unindexedAccesses, coveringThrough: head.height)
+                let batch = IndexFlush(ids: unindexedIDs, accesses: unindexedAccesses, coveringThrough: head.height, parts: indexFlushParts)
                 try database.write { db in
-                    for part in 0..<IndexFlush.parts { try batch.write(part: part, into: db) }
+                    for part in 0..<batch.parts { try batch.write(part: part, into: db) }
                     try ChainSchema.setIndexedHeight(batch.coveringThrough, in: db)
                 }
                 unindexedIDs = [:]
                 unindexedAccesses = [:]
             }
             readers = try ReaderPool(path: path, count: 4)
+            checkpointer = try WALCheckpointer(path: path, intervalMs: Self.checkpointIntervalMs)
         } catch {
             throw StorageError.wrap(error)
         }
     }
+
+    deinit { checkpointer.stop() }
 
     private static func bindGenesis(_ database: Database, genesis: Genesis, path: String) throws {
         let stored = try database.queryOne("SELECT value FROM meta WHERE key = 'genesis_hash'") { $0.blob(0) }
@@ -196,7 +212,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                     (unindexedIDs, unindexedAccesses) = ([:], [:])
                     return (flushingIDs, flushingAccesses)
                 }
-                indexFlush = IndexFlush(ids: ids, accesses: accesses, coveringThrough: currentHead.height)
+                indexFlush = IndexFlush(ids: ids, accesses: accesses, coveringThrough: currentHead.height, parts: indexFlushParts)
             }
             let flush = indexFlush
             try database.write { db in
@@ -207,6 +223,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                     if flush.isLastPart { try ChainSchema.setIndexedHeight(flush.coveringThrough, in: db) }
                 }
             }
+            checkpointer.noteCommit()
             // Only after the commit: until then readers find the new rows here, and afterwards in the indexes.
             memoryLock.withLock {
                 for (id, seq) in newIDs { unindexedIDs[id] = seq }
@@ -227,22 +244,26 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     /// A batch for the id index and the access index, written in `parts` ranges of the key space (by the
     /// first byte of the id, and of the patient's key), one per append, each sorted as it is written.
     struct IndexFlush {
-        static let parts = 32
-        private var idRanges = [[(id: TransactionID, seq: UInt64)]](repeating: [], count: parts)
-        private var accessRanges = [[(patient: Identity, seq: UInt64)]](repeating: [], count: parts)
+        let parts: Int
+        private var idRanges: [[(id: TransactionID, seq: UInt64)]]
+        private var accessRanges: [[(patient: Identity, seq: UInt64)]]
         /// Once every part is written, the indexes hold every row of the blocks through this height.
         let coveringThrough: UInt64
         private var part = 0
 
-        init(ids: [TransactionID: UInt64], accesses: [Identity: [UInt64]], coveringThrough: UInt64) {
-            for (id, seq) in ids { idRanges[Self.part(ofKey: id.digest.bytes)].append((id, seq)) }
+        init(ids: [TransactionID: UInt64], accesses: [Identity: [UInt64]], coveringThrough: UInt64, parts: Int) {
+            precondition((1...256).contains(parts), "index batch parts split keys by their first byte: 1 to 256")
+            self.parts = parts
+            idRanges = Array(repeating: [], count: parts)
+            accessRanges = Array(repeating: [], count: parts)
+            for (id, seq) in ids { idRanges[Self.part(ofKey: id.digest.bytes, parts: parts)].append((id, seq)) }
             for (patient, seqs) in accesses {
-                accessRanges[Self.part(ofKey: patient.publicKeyBytes)].append(contentsOf: seqs.map { (patient, $0) })
+                accessRanges[Self.part(ofKey: patient.publicKeyBytes, parts: parts)].append(contentsOf: seqs.map { (patient, $0) })
             }
             self.coveringThrough = coveringThrough
         }
 
-        private static func part(ofKey key: [UInt8]) -> Int { Int(key[0]) * parts / 256 }
+        private static func part(ofKey key: [UInt8], parts: Int) -> Int { Int(key[0]) * parts / 256 }
 
         /// Writes range `part` of both indexes, each sorted, so consecutive rows share index pages.
         func write(part: Int, into db: Database) throws {
@@ -251,7 +272,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         }
 
         func writeNextPart(into db: Database) throws { try write(part: part, into: db) }
-        var isLastPart: Bool { part == Self.parts - 1 }
+        var isLastPart: Bool { part == parts - 1 }
         func advanced() -> IndexFlush {
             var next = self
             next.part += 1

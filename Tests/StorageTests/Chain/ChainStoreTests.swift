@@ -34,13 +34,13 @@ import TestSupport
     /// memory stay bounded, and a later flush writes again what a cut-short one had written.
     @Test func idsAreFoundAtEveryPointOfAFlushSpreadOverAppends() throws {
         let scratch = ScratchDirectory()
-        let parts = ChainStore.IndexFlush.parts
+        let parts = 32
         // Long enough for a batch written to its last part by appends, and for restarts in the middle of others.
         let (genesis, blocks, _) = generatedChain(seed: 23, blocks: 2 * parts + 20, eventsPerBlock: 9)
         let flushCount = 60
         let executor = BlockExecutor(genesis: genesis)
         var expected: [TransactionID: (height: UInt64, position: Int)] = [:]
-        var store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount)
+        var store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount, indexFlushParts: parts)
         var reopenedMidFlush = 0
         var accessesChecked = 0
         var appendsWritingABatch = 0
@@ -49,7 +49,7 @@ import TestSupport
             if index % (parts + 13) == parts + 12 {
                 // A restart: some fall in the middle of a flush, which the reopened store finishes.
                 reopenedMidFlush += store.unindexedIDCount >= flushCount ? 1 : 0
-                store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount)
+                store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount, indexFlushParts: parts)
                 #expect(store.unindexedIDCount < flushCount)
             }
             let wasWritingABatch = store.isWritingIndexBatch
