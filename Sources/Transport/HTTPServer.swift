@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 
 /// Where the server listens and the limits it enforces on every client.
 public struct HTTPServerConfiguration: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 
 /// The threads of one peer network, counted so that `stop()` can wait for all of them to end.
 ///

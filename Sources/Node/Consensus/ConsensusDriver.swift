@@ -2,8 +2,8 @@ import Consensus
 import Crypto
 import Foundation
 import Ledger
-import Transport
 import Storage
+import Threads
 
 /// Where the consensus thread is, for the peer readers (which drop messages for other heights before
 /// verifying them) and for the status route.

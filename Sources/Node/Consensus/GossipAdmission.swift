@@ -1,6 +1,6 @@
 import Foundation
 import Ledger
-import Transport
+import Threads
 
 /// Admits transactions gossiped by other validators on threads of its own, so that verifying their
 /// signatures (the costliest work a validator does) never holds up the consensus messages that arrive on

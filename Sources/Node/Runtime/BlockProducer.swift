@@ -1,7 +1,7 @@
 import Foundation
 import Ledger
-import Transport
 import Storage
+import Threads
 
 /// Cuts blocks from the mempool when this node alone certifies them (a one-validator consortium, or a
 /// validator holding more than 2/3 of the voting power), by group commit: as soon as transactions wait and

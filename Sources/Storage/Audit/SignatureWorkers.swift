@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Threads
 
 /// Checks batches of signatures on dedicated threads while the submitting thread goes on decoding and
 /// replaying blocks. Ed25519 verification is most of an audit's work and OpenSSL 3 has no batch
@@ -19,8 +20,11 @@ final class SignatureWorkers: @unchecked Sendable {
         self.maxQueuedBatches = maxQueuedBatches
         for index in 0..<threadCount {
             // Each thread keeps the workers alive until it has seen `closed` and left its loop.
-            let thread = Thread { self.work() }
-            thread.name = "healthledger-audit-signatures-\(index)"
+            let thread = Thread {
+                Thread.nameForKernel("audit-verify-\(index)")
+                self.work()
+            }
+            thread.name = "audit-verify-\(index)"
             thread.stackSize = 1 << 20
             threads.append(thread)
             thread.start()

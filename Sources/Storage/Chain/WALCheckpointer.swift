@@ -1,5 +1,6 @@
 import Foundation
 import SQLite
+import Threads
 
 /// Copies the chain store's write-ahead log into its database file from a thread and connection of its own,
 /// a little at a time, so that no append waits for a checkpoint.
@@ -25,7 +26,10 @@ final class WALCheckpointer: @unchecked Sendable {
         precondition(intervalMs > 0, "a checkpoint interval must be positive")
         database = try Database(path: path, mode: .readWrite, synchronous: .full)
         self.intervalMs = intervalMs
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self] in
+            Thread.nameForKernel("wal-checkpoint")
+            run()
+        }
         thread.name = "wal-checkpoint"
         thread.stackSize = 1 << 20
         thread.start()

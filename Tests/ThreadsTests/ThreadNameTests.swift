@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Transport
+@testable import Threads
 
 @Suite struct ThreadNameTests {
     /// The kernel shows the name the thread gave itself, cut to the 15 bytes Linux keeps.

@@ -1,3 +1,5 @@
+/// Threads: the one thing every layer that starts threads needs from the system and Foundation does not give
+/// on Linux, a name the kernel shows. Below every other module, with no dependency of its own.
 import Foundation
 
 extension Thread {
