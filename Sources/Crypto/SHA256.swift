@@ -45,6 +45,9 @@ public struct SHA256Digest: Hashable, Comparable, Sendable, CustomStringConverti
         return result
     }
 
+    /// The first of the 32 bytes, without building the array.
+    public var leadingByte: UInt8 { UInt8(truncatingIfNeeded: word0 >> 56) }
+
     /// Lowercase hexadecimal, 64 characters.
     public var hex: String { Hex.encode(bytes) }
 

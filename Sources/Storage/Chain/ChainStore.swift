@@ -52,14 +52,11 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     let checkpointer: WALCheckpointer
     private let memoryLock = NSLock()
     private var head: (height: UInt64, hash: SHA256Digest, timeMs: UInt64)
-    /// Ids of committed entries not yet in the `tx_index` table, with their sequence numbers.
-    private var unindexedIDs: [TransactionID: UInt64]
-    /// Ids of the id-index batch being written, until its last part is committed.
-    private var flushingIDs: [TransactionID: UInt64] = [:]
-    /// Access entries (sequence numbers by patient) not yet in the `access_index` table, and those of the
-    /// batch being written: the same blocks as the ids.
-    private var unindexedAccesses: [Identity: [UInt64]]
-    private var flushingAccesses: [Identity: [UInt64]] = [:]
+    /// Ids of committed entries not yet in the `tx_index` table, with their sequence numbers, and access
+    /// entries (sequence numbers by patient) not yet in the `access_index` table: the same blocks.
+    private var unindexed: UnindexedRows
+    /// The rows of the index batch being written, until its last part is committed.
+    private var flushing: UnindexedRows?
     /// How many unindexed ids trigger a flush of the id index.
     private let idIndexFlushCount: Int
     /// How many appends write an index batch (`IndexFlush`).
@@ -103,17 +100,16 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             try Self.bindGenesis(database, genesis: genesis, path: path)
             head = try Self.loadHead(database, genesis: genesis)
             let indexedHeight = try ChainSchema.indexedHeight(in: database)
-            unindexedIDs = try ChainSchema.entryIDs(above: indexedHeight, in: database)
-            unindexedAccesses = try ChainSchema.entryAccesses(above: indexedHeight, in: database)
-            if unindexedIDs.count >= idIndexFlushCount {
+            unindexed = UnindexedRows(ids: try ChainSchema.entryIDs(above: indexedHeight, in: database),
+                                      accesses: try ChainSchema.entryAccesses(above: indexedHeight, in: database))
+            if unindexed.idCount >= idIndexFlushCount {
                 // A flush a restart cut short (its parts are written over several appends): finished here.
-                let batch = IndexFlush(ids: unindexedIDs, accesses: unindexedAccesses, coveringThrough: head.height, parts: indexFlushParts)
+                let batch = IndexFlush(rows: unindexed, coveringThrough: head.height, parts: indexFlushParts)
                 try database.write { db in
                     for part in 0..<batch.parts { try batch.write(part: part, into: db) }
                     try ChainSchema.setIndexedHeight(batch.coveringThrough, in: db)
                 }
-                unindexedIDs = [:]
-                unindexedAccesses = [:]
+                unindexed = UnindexedRows()
             }
             readers = try ReaderPool(path: path, count: 4)
             checkpointer = try WALCheckpointer(path: path, intervalMs: Self.checkpointIntervalMs)
@@ -205,14 +201,13 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                 guard case let .recordAccess(request) = entry.transaction.transaction.body, entry.outcome != nil else { return nil }
                 return (request.patient, Self.sequence(height: header.height, position: position))
             }
-            if indexFlush == nil, memoryLock.withLock({ unindexedIDs.count }) >= idIndexFlushCount {
+            if indexFlush == nil, memoryLock.withLock({ unindexed.idCount }) >= idIndexFlushCount {
                 // The batch: every row through the head, moved aside (still found) while its parts are written.
-                let (ids, accesses) = memoryLock.withLock { () -> ([TransactionID: UInt64], [Identity: [UInt64]]) in
-                    (flushingIDs, flushingAccesses) = (unindexedIDs, unindexedAccesses)
-                    (unindexedIDs, unindexedAccesses) = ([:], [:])
-                    return (flushingIDs, flushingAccesses)
+                let rows = memoryLock.withLock { () -> UnindexedRows in
+                    defer { (flushing, unindexed) = (unindexed, UnindexedRows()) }
+                    return unindexed
                 }
-                indexFlush = IndexFlush(ids: ids, accesses: accesses, coveringThrough: currentHead.height, parts: indexFlushParts)
+                indexFlush = IndexFlush(rows: rows, coveringThrough: currentHead.height, parts: indexFlushParts)
             }
             let flush = indexFlush
             try database.write { db in
@@ -226,9 +221,9 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             checkpointer.noteCommit()
             // Only after the commit: until then readers find the new rows here, and afterwards in the indexes.
             memoryLock.withLock {
-                for (id, seq) in newIDs { unindexedIDs[id] = seq }
-                for (patient, seq) in newAccesses { unindexedAccesses[patient, default: []].append(seq) }
-                if let flush, flush.isLastPart { (flushingIDs, flushingAccesses) = ([:], [:]) }
+                for (id, seq) in newIDs { unindexed.insert(id, seq: seq) }
+                for (patient, seq) in newAccesses { unindexed.insertAccess(patient: patient, seq: seq) }
+                if let flush, flush.isLastPart { flushing = nil }
                 head = (header.height, hash, header.timeMs)
             }
             indexFlush = flush.flatMap { $0.isLastPart ? nil : $0.advanced() }
@@ -236,39 +231,36 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     }
 
     /// Ids committed but not yet in the id index (held in memory; reloaded from the entries table on open).
-    public var unindexedIDCount: Int { memoryLock.withLock { unindexedIDs.count + flushingIDs.count } }
+    public var unindexedIDCount: Int { memoryLock.withLock { unindexed.idCount + (flushing?.idCount ?? 0) } }
 
     /// True while an index batch is being written over appends (a store opened then finishes it first).
-    public var isWritingIndexBatch: Bool { memoryLock.withLock { !flushingIDs.isEmpty } }
+    public var isWritingIndexBatch: Bool { memoryLock.withLock { flushing != nil } }
 
-    /// A batch for the id index and the access index, written in `parts` ranges of the key space (by the
-    /// first byte of the id, and of the patient's key), one per append, each sorted as it is written.
+    /// A batch for the id index and the access index, written in `parts` ranges of the key space (shards of
+    /// `UnindexedRows`: by the first byte of the id, and of the patient's key), one per append, each sorted
+    /// as it is written.
     struct IndexFlush {
         let parts: Int
-        private var idRanges: [[(id: TransactionID, seq: UInt64)]]
-        private var accessRanges: [[(patient: Identity, seq: UInt64)]]
+        private let rows: UnindexedRows
         /// Once every part is written, the indexes hold every row of the blocks through this height.
         let coveringThrough: UInt64
         private var part = 0
 
-        init(ids: [TransactionID: UInt64], accesses: [Identity: [UInt64]], coveringThrough: UInt64, parts: Int) {
-            precondition((1...256).contains(parts), "index batch parts split keys by their first byte: 1 to 256")
-            self.parts = parts
-            idRanges = Array(repeating: [], count: parts)
-            accessRanges = Array(repeating: [], count: parts)
-            for (id, seq) in ids { idRanges[Self.part(ofKey: id.digest.bytes, parts: parts)].append((id, seq)) }
-            for (patient, seqs) in accesses {
-                accessRanges[Self.part(ofKey: patient.publicKeyBytes, parts: parts)].append(contentsOf: seqs.map { (patient, $0) })
-            }
-            self.coveringThrough = coveringThrough
+        init(rows: UnindexedRows, coveringThrough: UInt64, parts: Int) {
+            precondition((1...UnindexedRows.shardCount).contains(parts), "an index batch has 1 to \(UnindexedRows.shardCount) parts")
+            (self.rows, self.coveringThrough, self.parts) = (rows, coveringThrough, parts)
         }
-
-        private static func part(ofKey key: [UInt8], parts: Int) -> Int { Int(key[0]) * parts / 256 }
 
         /// Writes range `part` of both indexes, each sorted, so consecutive rows share index pages.
         func write(part: Int, into db: Database) throws {
-            try ChainSchema.insertIDIndex(idRanges[part].sorted { $0.id < $1.id }, into: db)
-            try ChainSchema.insertAccessIndex(accessRanges[part].sorted { ($0.patient, $0.seq) < ($1.patient, $1.seq) }, into: db)
+            let shards = Self.shards(ofPart: part, parts: parts)
+            try ChainSchema.insertIDIndex(rows.sortedIDs(inShards: shards), into: db)
+            try ChainSchema.insertAccessIndex(rows.sortedAccesses(inShards: shards), into: db)
+        }
+
+        /// The shards part `part` of `parts` writes: consecutive, and together every shard once.
+        static func shards(ofPart part: Int, parts: Int) -> Range<Int> {
+            (part * UnindexedRows.shardCount / parts)..<((part + 1) * UnindexedRows.shardCount / parts)
         }
 
         func writeNextPart(into db: Database) throws { try write(part: part, into: db) }
@@ -321,7 +313,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         let afterSeq = after.map { Self.sequence(height: $0.height, position: $0.position) } ?? 0
         // The rows not in the index yet, taken before the index is read: a batch written in between is then
         // found in both (and counted once), never in neither.
-        let unindexed = memoryLock.withLock { (flushingAccesses[patient] ?? []) + (unindexedAccesses[patient] ?? []) }
+        let unindexed = memoryLock.withLock { (flushing?.accessSequences(of: patient) ?? []) + self.unindexed.accessSequences(of: patient) }
         return try reading { database in
             let indexed = try ChainSchema.accessSequences(patient: patient, afterSeq: afterSeq, limit: limit, in: database)
             let sequences = Set(indexed + unindexed.filter { $0 > afterSeq }).sorted().prefix(limit)
@@ -363,7 +355,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
 
     /// Looks in the unindexed ids first, then in the index through `database` (a reader).
     private func sequence(of id: TransactionID, in database: Database) throws -> UInt64? {
-        if let seq = memoryLock.withLock({ unindexedIDs[id] ?? flushingIDs[id] }) { return seq }
+        if let seq = memoryLock.withLock({ unindexed.sequence(of: id) ?? flushing?.sequence(of: id) }) { return seq }
         return try database.queryOne("SELECT seq FROM tx_index WHERE id = ?", [.blob(id.digest.bytes)]) { UInt64($0.int64(0)) }
     }
 
