@@ -404,12 +404,14 @@ struct NodeBenchmark {
         }
         // The worst case for opening the store: just under a full batch of ids not yet in the id index, which
         // the store reloads from the entries table when it opens, and no batch being written (a store opened
-        // then writes the rest of it first, and the next opening finds the index complete). Pad with grants
-        // until that is so.
-        let worstCase = ChainStore.defaultIDIndexFlushCount - blockSize..<ChainStore.defaultIDIndexFlushCount
+        // then writes the rest of it first, and the next opening finds the index complete). Pad with small
+        // blocks of grants until that is so: with full ones a batch is always being written (it takes as many
+        // appends as it has blocks, during which the next batch gathers).
+        let paddingBlockSize = 100
+        let worstCase = ChainStore.defaultIDIndexFlushCount - paddingBlockSize..<ChainStore.defaultIDIndexFlushCount
         while writer.store.isWritingIndexBatch || !worstCase.contains(writer.store.unindexedIDCount) {
-            try commitGrants(from: granted, count: blockSize)
-            granted += blockSize
+            try commitGrants(from: granted, count: paddingBlockSize)
+            granted += paddingBlockSize
         }
         progress("large ledger: \(granted) grants, \(writer.store.unindexedIDCount) ids not yet in the store's id index (the most a store reopens with is \(ChainStore.defaultIDIndexFlushCount - 1))")
         progress("large ledger: \(writer.events) events, height \(writer.store.headHeight), built in \(rounded(nowSeconds() - started, 1)) s")

@@ -193,11 +193,12 @@ public final class Database {
     public func checkpoint(_ mode: CheckpointMode = .truncate) throws(SQLiteError) -> CheckpointResult {
         var logFrames: Int32 = 0
         var copiedFrames: Int32 = 0
-        let (code, sql) = switch mode {
-        case .passive: (sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames), "wal_checkpoint(PASSIVE)")
-        case .truncate: (sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_TRUNCATE, &logFrames, &copiedFrames), "wal_checkpoint(TRUNCATE)")
+        let (flag, name) = switch mode {
+        case .passive: (SQLITE_CHECKPOINT_PASSIVE, "PASSIVE")
+        case .truncate: (SQLITE_CHECKPOINT_TRUNCATE, "TRUNCATE")
         }
-        guard code == SQLITE_OK else { throw SQLiteError(connection: handle, resultCode: code, sql: sql) }
+        let code = sqlite3_wal_checkpoint_v2(handle, nil, flag, &logFrames, &copiedFrames)
+        guard code == SQLITE_OK else { throw SQLiteError(connection: handle, resultCode: code, sql: "wal_checkpoint(\(name))") }
         return CheckpointResult(logFrames: Int(logFrames), copiedFrames: Int(copiedFrames))
     }
 

@@ -37,12 +37,16 @@ public struct AccessLogEntry: Sendable, Equatable {
 /// The transaction-id index and the per-patient access index are written in batches: ids are SHA-256
 /// hashes and patients are keys, so inserting each block's rows one by one would dirty a different index page
 /// per row (measured: the id index halved the append rate by 200,000 events; the access index, row by row,
-/// took it from 7.8 to 4.0 × E2). The rows of the blocks not yet flushed are held in memory (about
-/// `idIndexFlushCount` ids at most, and their blocks' accesses) and are rebuilt from the entries and accesses
-/// tables, which store every row, when the store is opened. A batch is written over `indexFlushParts`
-/// appends, one range of keys each (a part touches only its share of the indexes' pages), so no block waits
-/// for the whole batch: measured, a 50,000-id flush in one append took 130–195 ms, at every validator of a
-/// consortium at the same height (docs/PERFORMANCE.md).
+/// took it from 7.8 to 4.0 × E2). The rows of the blocks not yet flushed are held in memory (`UnindexedRows`:
+/// `idIndexFlushCount` ids, and the blocks appended while a batch is written, with their accesses) and are
+/// rebuilt from the entries and accesses tables, which store every row, when the store is opened. A batch is
+/// written over as many appends as it has blocks (at most `maxIndexFlushParts`), one range of keys each (a
+/// part touches only its share of the indexes' pages), so no block waits for the whole batch: measured, a
+/// 50,000-id flush in one append took 130–195 ms, at every validator of a consortium at the same height
+/// (docs/PERFORMANCE.md). An append then writes about as many index rows as a block holds entries, and a
+/// batch is done by the time the next one's ids have gathered: about `2 × idIndexFlushCount` ids in memory
+/// at most, and no more for a store opened in the middle of a batch to write before it opens. The log is
+/// copied into the database file by `WALCheckpointer`, off the append.
 public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     public let path: String
     public let genesis: Genesis
@@ -59,15 +63,17 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     private var flushing: UnindexedRows?
     /// How many unindexed ids trigger a flush of the id index.
     private let idIndexFlushCount: Int
-    /// How many appends write an index batch (`IndexFlush`).
-    private let indexFlushParts: Int
+    /// The most appends an index batch is written over (`IndexFlush`).
+    private let maxIndexFlushParts: Int
+    /// The height through which the indexes hold every row (touched only under the write lock).
+    private var indexedHeight: UInt64
     /// The id-index batch being written, a part per append (touched only under the write lock).
     private var indexFlush: IndexFlush?
 
-    /// How many appends write an index batch unless the opener says otherwise: the most the first byte of a
-    /// key can split it into. With 32, each part took 20–30 ms at 50,000 ids, at every validator of a
-    /// consortium at the same heights (docs/PERFORMANCE.md).
-    public static let defaultIndexFlushParts = 256
+    /// The most appends an index batch is written over unless the opener says otherwise: the most the first
+    /// byte of a key can split it into. With 32, each part took 20–30 ms at 50,000 ids (blocks of about 35
+    /// entries), at every validator of a consortium at the same heights (docs/PERFORMANCE.md).
+    public static let defaultMaxIndexFlushParts = 256
 
     /// How often, after a commit, the log is copied into the database file (`WALCheckpointer`).
     static let checkpointIntervalMs = 250
@@ -82,12 +88,12 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     /// genesis, or one written by a newer version of HealthLedger. `idIndexFlushCount` bounds the ids held
     /// in memory before the id index is written (see above).
     public init(path: String, genesis: Genesis, idIndexFlushCount: Int = defaultIDIndexFlushCount,
-                indexFlushParts: Int = defaultIndexFlushParts) throws(StorageError) {
+                maxIndexFlushParts: Int = defaultMaxIndexFlushParts) throws(StorageError) {
         precondition(idIndexFlushCount > 0, "the id index flush count must be positive")
         self.path = path
         self.genesis = genesis
         self.idIndexFlushCount = idIndexFlushCount
-        self.indexFlushParts = indexFlushParts
+        self.maxIndexFlushParts = maxIndexFlushParts
         do {
             database = try Database(path: path, mode: .readWrite, synchronous: .full)
             // 64 MiB of page cache: the transaction-id index is keyed by hashes, so its inserts land at
@@ -99,17 +105,18 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             try ChainSchema.migrator.migrate(database)
             try Self.bindGenesis(database, genesis: genesis, path: path)
             head = try Self.loadHead(database, genesis: genesis)
-            let indexedHeight = try ChainSchema.indexedHeight(in: database)
+            indexedHeight = try ChainSchema.indexedHeight(in: database)
             unindexed = UnindexedRows(ids: try ChainSchema.entryIDs(above: indexedHeight, in: database),
                                       accesses: try ChainSchema.entryAccesses(above: indexedHeight, in: database))
             if unindexed.idCount >= idIndexFlushCount {
                 // A flush a restart cut short (its parts are written over several appends): finished here.
-                let batch = IndexFlush(rows: unindexed, coveringThrough: head.height, parts: indexFlushParts)
+                let batch = IndexFlush(rows: unindexed, coveringThrough: head.height, parts: maxIndexFlushParts)
                 try database.write { db in
                     for part in 0..<batch.parts { try batch.write(part: part, into: db) }
                     try ChainSchema.setIndexedHeight(batch.coveringThrough, in: db)
                 }
                 unindexed = UnindexedRows()
+                indexedHeight = head.height
             }
             readers = try ReaderPool(path: path, count: 4)
             checkpointer = try WALCheckpointer(path: path, intervalMs: Self.checkpointIntervalMs)
@@ -207,7 +214,8 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                     defer { (flushing, unindexed) = (unindexed, UnindexedRows()) }
                     return unindexed
                 }
-                indexFlush = IndexFlush(rows: rows, coveringThrough: currentHead.height, parts: indexFlushParts)
+                let blocks = currentHead.height - indexedHeight
+                indexFlush = IndexFlush(rows: rows, coveringThrough: currentHead.height, parts: Int(min(UInt64(maxIndexFlushParts), max(1, blocks))))
             }
             let flush = indexFlush
             try database.write { db in
@@ -226,6 +234,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                 if let flush, flush.isLastPart { flushing = nil }
                 head = (header.height, hash, header.timeMs)
             }
+            if let flush, flush.isLastPart { indexedHeight = flush.coveringThrough }
             indexFlush = flush.flatMap { $0.isLastPart ? nil : $0.advanced() }
         }
     }

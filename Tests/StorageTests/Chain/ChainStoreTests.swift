@@ -29,50 +29,67 @@ import TestSupport
         try expectSameState(reopened, referenceState, blocks: blocks)
     }
 
-    /// The id index is written in parts over several appends: after every append, and after reopening at
-    /// every point of a flush (a crash mid-flush), every committed id is found at its place, the ids held in
-    /// memory stay bounded, and a later flush writes again what a cut-short one had written.
-    @Test func idsAreFoundAtEveryPointOfAFlushSpreadOverAppends() throws {
+    /// The id index is written in parts over several appends, as many as the batch has blocks and at most
+    /// `maxParts`: after every append, and after reopening at every point of a flush (a crash mid-flush),
+    /// every committed id is found at its place, the ids held in memory stay bounded, and a later flush
+    /// writes again what a cut-short one had written. Slow blocks (9 entries; a batch of 120 ids gathers over
+    /// about 14 blocks) are written over `maxParts` appends, fast ones (30 entries; 60 ids over 2 or 3) over
+    /// as many appends as they have blocks.
+    @Test(arguments: [(9, 120, 8), (30, 60, 3)])
+    func idsAreFoundAtEveryPointOfAFlushSpreadOverAppends(eventsPerBlock: Int, flushCount: Int, mostAppendsPerBatch: Int) throws {
         let scratch = ScratchDirectory()
-        let parts = 32
-        // Long enough for a batch written to its last part by appends, and for restarts in the middle of others.
-        let (genesis, blocks, _) = generatedChain(seed: 23, blocks: 2 * parts + 20, eventsPerBlock: 9)
-        let flushCount = 60
+        let maxParts = 8
+        let (genesis, blocks, _) = generatedChain(seed: 23, blocks: 60, eventsPerBlock: eventsPerBlock)
         let executor = BlockExecutor(genesis: genesis)
         var expected: [TransactionID: (height: UInt64, position: Int)] = [:]
-        var store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount, indexFlushParts: parts)
+        func open() throws -> ChainStore {
+            try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount, maxIndexFlushParts: maxParts)
+        }
+        var store = try open()
         var reopenedMidFlush = 0
         var accessesChecked = 0
-        var appendsWritingABatch = 0
-        var batchesFinishedByAppends = 0
+        // Each batch written by appends: over how many, and over how many it should have been.
+        var batches: [(appends: Int, expected: Int)] = []
+        var batch: (appends: Int, expected: Int)?
+        var indexedThrough: UInt64 = 0
         for (index, block) in blocks.enumerated() {
-            if index % (parts + 13) == parts + 12 {
+            if index % 23 == 22 {
                 // A restart: some fall in the middle of a flush, which the reopened store finishes.
-                reopenedMidFlush += store.unindexedIDCount >= flushCount ? 1 : 0
-                store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis, idIndexFlushCount: flushCount, indexFlushParts: parts)
-                #expect(store.unindexedIDCount < flushCount)
+                reopenedMidFlush += store.isWritingIndexBatch ? 1 : 0
+                store = try open()
+                #expect(!store.isWritingIndexBatch && store.unindexedIDCount < flushCount)
+                if store.unindexedIDCount == 0 { indexedThrough = store.headHeight }
+                batch = nil
             }
             let wasWritingABatch = store.isWritingIndexBatch
             try store.append(block, changes: try executor.execute(block.block, state: store))
-            batchesFinishedByAppends += wasWritingABatch && !store.isWritingIndexBatch ? 1 : 0
+            switch (wasWritingABatch, store.isWritingIndexBatch) {
+            case (false, true):
+                // A batch of the blocks through the one before this, since the last batch.
+                batch = (1, min(maxParts, Int(block.height - 1 - indexedThrough)))
+                indexedThrough = block.height - 1
+            case (true, true): batch?.appends += 1
+            case (true, false): if let written = batch { batches.append((written.appends + 1, written.expected)) }
+            case (false, false): break
+            }
             for (position, entry) in block.block.entries.enumerated() { expected[entry.transaction.id] = (block.height, position) }
             for (id, place) in expected {
                 let location = try #require(try store.location(of: id), "after block \(block.height)")
                 #expect(location.height == place.height && location.position == place.position)
             }
             accessesChecked = try expectAccessLogs(store, blocks: Array(blocks.prefix(index + 1)))
-            appendsWritingABatch += store.isWritingIndexBatch ? 1 : 0
-            // At most a batch, the blocks appended while its parts are written, and one more block.
-            #expect(store.unindexedIDCount <= flushCount + 9 * (parts + 1))
+            // A batch is done by the time the next one has gathered: two batches and a block at most.
+            #expect(store.unindexedIDCount <= 2 * flushCount + eventsPerBlock)
         }
         #expect(reopenedMidFlush > 0, "some restarts fell in the middle of a flush")
         #expect(accessesChecked > 100, "every access log checked after every block: \(accessesChecked) accesses at the end")
-        #expect(appendsWritingABatch >= parts - 1, "batches were written over several appends: \(appendsWritingABatch)")
-        #expect(batchesFinishedByAppends > 0, "a batch was written to its last part by appends")
+        #expect(batches.count >= 2, "batches written to their last part by appends")
+        #expect(batches.allSatisfy { $0.appends == $0.expected && $0.appends <= mostAppendsPerBatch }, "appends per batch: \(batches)")
+        #expect(batches.contains { $0.appends == mostAppendsPerBatch })
         #expect(expected.count == blocks.reduce(0) { $0 + $1.block.entries.count })
         let indexed = try Database(path: scratch.file("ledger.sqlite"), mode: .readOnly)
             .queryOne("SELECT COUNT(*) FROM tx_index", []) { Int($0.int64(0)) } ?? 0
-        #expect(indexed >= expected.count - flushCount - 9 * (parts + 1) && indexed > 0, "the index was written: \(indexed) of \(expected.count)")
+        #expect(indexed >= expected.count - 2 * flushCount - eventsPerBlock && indexed > 0, "the index was written: \(indexed) of \(expected.count)")
     }
 
     /// Every patient's access log, read whole and in pages of 2, lists exactly the accesses to that patient
