@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Consensus
 @testable import Node
 
 /// The consensus thread's input queue: events in arrival order, due timers first, and the mempool's
@@ -48,6 +49,21 @@ import Testing
         Thread.sleep(forTimeInterval: 0.02)
         inbox.post(.transactionsArrived)
         #expect(delivered.wait(timeout: .now() + 10) == .success)
+    }
+
+    /// A height's timers are disarmed once a later height starts; the gossip timer and later heights' stay.
+    @Test func timersOfEarlierHeightsAreDisarmed() {
+        let inbox = ConsensusInbox(capacity: 8)
+        for step in [ConsensusStep.propose, .prevote, .precommit] {
+            inbox.schedule(.consensus(Timeout(height: 4, round: 0, step: step)), afterMs: 0)
+        }
+        inbox.schedule(.catchUp(4), afterMs: 0)
+        inbox.schedule(.startHeight(5), afterMs: 0)
+        inbox.schedule(.consensus(Timeout(height: 5, round: 1, step: .propose)), afterMs: 0)
+        inbox.cancelTimers(below: 5)
+        var fired: [ConsensusTimer] = []
+        while let item = next(inbox, timeoutMs: 20), case let .timer(timer) = item { fired.append(timer) }
+        #expect(Set(fired) == [.startHeight(5), .consensus(Timeout(height: 5, round: 1, step: .propose))])
     }
 
     @Test func eventsComeInArrivalOrderAfterDueTimers() {

@@ -268,6 +268,7 @@ final class ConsensusDriver: @unchecked Sendable {
         awaitingStart = nil
         inbox.awaitTransactions(false)
         inbox.cancel(.startHeight(height))
+        inbox.cancelTimers(below: height)
         let start = ConsensusInput.startHeight(height: height, previousBlockTimeMs: store.headTimeMs)
         let carried = machine.carriedInputs(into: height)
         do {
