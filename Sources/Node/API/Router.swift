@@ -30,8 +30,9 @@ final class Router: Sendable {
     }
 
     func handle(_ request: HTTPRequest) -> HTTPResponse {
-        if consensus != nil, Self.isBulk(request) { ConsensusEngine.lowerThreadPriority() }
-        let response = route(request)
+        let segments = Self.segments(of: request.path)
+        if consensus != nil, Self.isBulk(request.method, segments) { ConsensusEngine.lowerThreadPriority() }
+        let response = route(request, segments)
         service.metrics.increment("healthledger_http_requests_total", labels: "status=\"\(response.status / 100)xx\"")
         return response
     }
@@ -42,16 +43,20 @@ final class Router: Sendable {
     /// raise it again). Every other request (one transaction, an access, a read) stays at the consensus
     /// threads' priority: a single transaction admitted at once reaches the next proposer in time for the
     /// next block (measured at half load: blocks built without it fell from 0.5 to 0.2, PERFORMANCE.md).
-    static func isBulk(_ request: HTTPRequest) -> Bool {
-        let path = "/" + request.path.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/")
-        return switch (request.method, path) {
-        case ("POST", "/v1/transactions/batch"), ("POST", "/v1/diagnose"), ("POST", "/v1/plan"), ("GET", "/v1/chain/export"): true
+    static func isBulk(_ method: String, _ segments: [String]) -> Bool {
+        switch (method, segments) {
+        case ("POST", ["v1", "transactions", "batch"]), ("POST", ["v1", "diagnose"]), ("POST", ["v1", "plan"]),
+             ("GET", ["v1", "chain", "export"]): true
         default: false
         }
     }
 
-    private func route(_ request: HTTPRequest) -> HTTPResponse {
-        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    /// A path's segments, empty ones (a doubled or trailing slash) left out: what routes are matched on.
+    static func segments(of path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    private func route(_ request: HTTPRequest, _ segments: [String]) -> HTTPResponse {
         // A literal segment beats a {parameter} (so /v1/transactions/batch is not a transaction id).
         let candidates = Self.routes.filter { Self.matches($0.pattern, segments) }.sorted { Self.literalCount($0.pattern) > Self.literalCount($1.pattern) }
         guard !candidates.isEmpty else {

@@ -214,8 +214,8 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                     defer { (flushing, unindexed) = (unindexed, UnindexedRows()) }
                     return unindexed
                 }
-                let blocks = currentHead.height - indexedHeight
-                indexFlush = IndexFlush(rows: rows, coveringThrough: currentHead.height, parts: Int(min(UInt64(maxIndexFlushParts), max(1, blocks))))
+                let blocks = Int(currentHead.height - indexedHeight)
+                indexFlush = IndexFlush(rows: rows, coveringThrough: currentHead.height, parts: min(maxIndexFlushParts, max(1, blocks)))
             }
             let flush = indexFlush
             try database.write { db in
