@@ -13,18 +13,31 @@ public struct SHA256Digest: Hashable, Comparable, Sendable, CustomStringConverti
     /// The all-zero digest, used where a hash field has no value (for example an empty state root).
     public static let zero = SHA256Digest(words: (0, 0, 0, 0))
 
-    private init(words: (UInt64, UInt64, UInt64, UInt64)) {
+    @usableFromInline
+    init(words: (UInt64, UInt64, UInt64, UInt64)) {
         (word0, word1, word2, word3) = words
     }
 
-    /// Wraps exactly 32 bytes; returns nil for any other length.
+    /// Wraps exactly 32 bytes; returns nil for any other length. Inlinable, so that a caller's collection
+    /// type is specialized: every decoded transaction id and block hash comes through here.
+    @inlinable
     public init?<Bytes: Collection<UInt8>>(bytes: Bytes) {
         guard bytes.count == Self.byteCount else { return nil }
-        var words: [UInt64] = [0, 0, 0, 0]
-        for (offset, byte) in bytes.enumerated() {
-            words[offset / 8] = (words[offset / 8] << 8) | UInt64(byte)
+        var index = bytes.startIndex
+        let word0 = Self.word(bytes, &index), word1 = Self.word(bytes, &index)
+        let word2 = Self.word(bytes, &index), word3 = Self.word(bytes, &index)
+        self.init(words: (word0, word1, word2, word3))
+    }
+
+    /// The big-endian word of the eight bytes at `index`, which it moves past them.
+    @inlinable
+    static func word<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ index: inout Bytes.Index) -> UInt64 {
+        var word: UInt64 = 0
+        for _ in 0..<8 {
+            word = word << 8 | UInt64(bytes[index])
+            bytes.formIndex(after: &index)
         }
-        self.init(words: (words[0], words[1], words[2], words[3]))
+        return word
     }
 
     /// Parses 64 hexadecimal characters (either case); nil otherwise.
@@ -35,14 +48,9 @@ public struct SHA256Digest: Hashable, Comparable, Sendable, CustomStringConverti
 
     /// The 32 digest bytes.
     public var bytes: [UInt8] {
-        var result = [UInt8]()
-        result.reserveCapacity(Self.byteCount)
-        for word in [word0, word1, word2, word3] {
-            for shift in stride(from: 56, through: 0, by: -8) {
-                result.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
-            }
-        }
-        return result
+        // A homogeneous tuple is laid out contiguously, so its bytes are the four words in order.
+        var bigEndianWords = (word0.bigEndian, word1.bigEndian, word2.bigEndian, word3.bigEndian)
+        return withUnsafeBytes(of: &bigEndianWords) { Array($0) }
     }
 
     /// The first of the 32 bytes, without building the array.

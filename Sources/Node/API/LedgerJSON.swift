@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Storage
+import Transport
 
 /// JSON views of ledger values for the API (docs/API.md). JSON is for people and scripts; nothing here is
 /// hashed or signed (the canonical bytes are, and are offered as hex where a client needs them).
@@ -152,7 +153,10 @@ enum LedgerJSON {
          "commitment": record.commitment.hex, "author": record.author.text, "height": record.registeredAtHeight]
     }
 
+    /// The answer's JSON, keys sorted: written by `JSONWriter` (an answer per request is on the hot path), by
+    /// `JSONSerialization` when the object holds what `JSONWriter` leaves out (parsed `NSNumber`s).
     static func encode(_ object: [String: Any]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
+        JSONWriter.bytes(object)
+            ?? Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
     }
 }
