@@ -35,6 +35,11 @@ import Transport
             committed.append(enrolment.id)
         }
         try expectSameChain(consortium, nodes: [0, 1, 2, 3])
+        // With all four voting, the last prevote and precommit of a height come after its quorum: left unverified.
+        let lateVotes = eventually(timeoutMs: 10_000) {
+            (0..<4).reduce(0.0) { $0 + ((try? metric(consortium.url($1), "healthledger_consensus_messages_dropped_total{reason=\"late_vote\"}")) ?? 0) } >= 1
+        }
+        #expect(lateVotes, "votes after a quorum are counted as late, not verified")
 
         // A record of hospital-1, read through hospital-3's node: the CLI follows it to hospital-1's node.
         try readThroughAnotherOrganisation(consortium)

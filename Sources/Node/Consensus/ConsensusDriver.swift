@@ -61,6 +61,8 @@ final class ConsensusDriver: @unchecked Sendable {
     private let evidence: EvidenceStore
     private let directory: PeerDirectory
     private let verified: VerifiedSignatures
+    /// Peer votes that can no longer change anything (this validator's own are recorded there as it signs them).
+    private let lateVotes: LateVotes
     private let gossipAdmission: GossipAdmission
     private let sender: any ConsensusSender
     /// State changes of the blocks this node built or checked, so committing one does not execute it again.
@@ -96,7 +98,7 @@ final class ConsensusDriver: @unchecked Sendable {
     init(service: NodeService, ownIndex: Int, settings: ConsensusSettings, inbox: ConsensusInbox, progress: ConsensusProgress,
          writeAheadLog: WriteAheadLog,
          signerStateFile: SignerStateFile, evidence: EvidenceStore, directory: PeerDirectory, verified: VerifiedSignatures,
-         gossip: GossipAdmission, sender: any ConsensusSender) throws(NodeError) {
+         lateVotes: LateVotes, gossip: GossipAdmission, sender: any ConsensusSender) throws(NodeError) {
         self.service = service
         genesis = service.genesis
         self.ownIndex = ownIndex
@@ -109,6 +111,7 @@ final class ConsensusDriver: @unchecked Sendable {
         self.evidence = evidence
         self.directory = directory
         self.verified = verified
+        self.lateVotes = lateVotes
         gossipAdmission = gossip
         self.sender = sender
         machine = Tendermint(configuration: configuration)
@@ -432,6 +435,7 @@ final class ConsensusDriver: @unchecked Sendable {
             try signingGuard.sign(vote: vote) { key.signature(for: $0) }
         }) else { return }
         let signed = SignedVote(vote: vote, validatorIndex: UInt16(ownIndex), signature: signature)
+        lateVotes.record(vote, by: ownIndex, currentHeight: vote.height, own: true)
         mark(vote.type == .prevote ? "prevoted_ms" : "precommitted_ms")
         sender.broadcast(PeerMessage.vote(signed).canonicalBytes)
         input(.vote(signed))

@@ -49,8 +49,9 @@ final class ConsensusEngine: @unchecked Sendable {
         inbox = ConsensusInbox(capacity: settings.inboxCapacity)
         progress = ConsensusProgress()
         let verified = VerifiedSignatures()
+        let lateVotes = LateVotes(configuration: ConsensusConfiguration(genesis: genesis, ownIndex: ownIndex))
         let peerConfiguration = try Self.peerConfiguration(genesis: genesis, key: service.nodeKey, ownIndex: ownIndex, settings: settings)
-        traffic = PeerTraffic(service: service, inbox: inbox, progress: progress, directory: directory, verified: verified,
+        traffic = PeerTraffic(service: service, inbox: inbox, progress: progress, directory: directory, verified: verified, lateVotes: lateVotes,
                               maxFrameBytes: peerConfiguration.maxFrameBytes,
                               syncBudget: SyncAnswerBudget(bytesPerSecond: settings.syncAnswerBytesPerSecond, burstBytes: settings.syncAnswerBurstBytes))
         do {
@@ -63,7 +64,8 @@ final class ConsensusEngine: @unchecked Sendable {
         traffic.reply = { [network] payload, key in try? network.send(payload, to: key) }
         driver = try ConsensusDriver(service: service, ownIndex: ownIndex, settings: settings, inbox: inbox, progress: progress,
                                      writeAheadLog: writeAheadLog, signerStateFile: signerStateFile,
-                                     evidence: evidence, directory: directory, verified: verified, gossip: traffic.gossip, sender: sender)
+                                     evidence: evidence, directory: directory, verified: verified, lateVotes: lateVotes,
+                                     gossip: traffic.gossip, sender: sender)
         service.metrics.increment("healthledger_consensus_evidence_total", by: Double(evidence.count))
         service.metrics.set("healthledger_consensus_peers_linked", 0)
         service.admissionObserver = { [inbox] transaction, relay in

@@ -8,8 +8,9 @@ import Transport
 /// Everything that arrives from the other validators, handled on the peer link's reader thread before the
 /// consensus thread sees any of it: frames are decoded strictly (`PeerMessage`, `NodeAnnouncement`),
 /// messages for other chains, unknown validators or heights this node is not deciding are dropped, and
-/// every signature is verified here (so the links of different peers verify in parallel). Only verified
-/// proposals, votes and synced blocks enter the bounded consensus inbox.
+/// every signature is verified here (so the links of different peers verify in parallel), except a vote's
+/// that arrives after its step's quorum and changes nothing (`LateVotes`). Only verified proposals, votes
+/// and synced blocks enter the bounded consensus inbox.
 ///
 /// Gossiped transactions are admitted here like ones from a client (signature, ledger rules, mempool
 /// bound), without being sent on again: every validator gossips what it admits itself to all the others.
@@ -24,6 +25,7 @@ final class PeerTraffic: @unchecked Sendable {
     private let progress: ConsensusProgress
     private let directory: PeerDirectory
     private let verified: VerifiedSignatures
+    private let lateVotes: LateVotes
     private let seen = SeenMessages(capacity: 100_000)
     /// Sync responses stay within one frame.
     private let maxResponseBytes: Int
@@ -31,7 +33,7 @@ final class PeerTraffic: @unchecked Sendable {
     private var syncBudget: SyncAnswerBudget
 
     init(service: NodeService, inbox: ConsensusInbox, progress: ConsensusProgress, directory: PeerDirectory,
-         verified: VerifiedSignatures, maxFrameBytes: Int, syncBudget: SyncAnswerBudget) {
+         verified: VerifiedSignatures, lateVotes: LateVotes, maxFrameBytes: Int, syncBudget: SyncAnswerBudget) {
         self.service = service
         genesis = service.genesis
         validatorKeys = service.genesis.validators.map(\.key.publicKey)
@@ -40,6 +42,7 @@ final class PeerTraffic: @unchecked Sendable {
         self.progress = progress
         self.directory = directory
         self.verified = verified
+        self.lateVotes = lateVotes
         maxResponseBytes = maxFrameBytes - 64 * 1024
         self.syncBudget = syncBudget
     }
@@ -107,12 +110,15 @@ final class PeerTraffic: @unchecked Sendable {
     private func isCurrent(_ height: UInt64, _ current: UInt64) -> Bool { height >= current && height - current <= Self.heightLead }
 
     /// Hands a verified message to the consensus thread; when the inbox is full it is dropped and forgotten,
-    /// so that its next copy is taken.
-    private func post(_ event: ConsensusEvent, digest: SHA256Digest, bytes: Int) {
+    /// so that its next copy is taken. True when the inbox took it.
+    @discardableResult
+    private func post(_ event: ConsensusEvent, digest: SHA256Digest, bytes: Int) -> Bool {
         guard inbox.post(event, bytes: bytes) else {
             seen.remove(digest)
-            return drop("inbox_full")
+            drop("inbox_full")
+            return false
         }
+        return true
     }
 
     private func receive(_ signed: SignedVote, digest: SHA256Digest, bytes: Int) {
@@ -123,9 +129,34 @@ final class PeerTraffic: @unchecked Sendable {
         let current = progress.height
         guard isCurrent(vote.height, current) else { return otherHeight(vote.height, current: current, by: index, signed.signature, vote.canonicalBytes) }
         guard seen.insert(digest, currentHeight: current) else { return }
-        guard validatorKeys[index].isValidSignature(signed.signature, for: vote.canonicalBytes) else { return drop("bad_signature") }
-        directory.signed(atHeight: vote.height, by: index)
-        post(.vote(signed), digest: digest, bytes: bytes)
+        switch lateVotes.judge(signed, currentHeight: current) {
+        case .needed:
+            guard isValid(signed) else { return drop("bad_signature") }
+        case .late:
+            return drop("late_vote")
+        case let .contradicts(earlier):
+            guard isValid(signed) else { return drop("bad_signature") }
+            lateVotes.forget(earlier)
+            if isValid(earlier) {
+                // Two different verified votes of one validator and step: both go on, and make evidence.
+                hand(earlier, digest: SHA256.hash(PeerMessage.vote(earlier).canonicalBytes), bytes: bytes, currentHeight: current)
+            } else if lateVotes.judge(signed, currentHeight: current) == .late {
+                // The earlier one was forged: this verified vote takes its place as the validator's late vote.
+                return drop("late_vote")
+            }
+        }
+        hand(signed, digest: digest, bytes: bytes, currentHeight: current)
+    }
+
+    private func isValid(_ signed: SignedVote) -> Bool {
+        validatorKeys[Int(signed.validatorIndex)].isValidSignature(signed.signature, for: signed.vote.canonicalBytes)
+    }
+
+    /// Hands a verified vote to the consensus thread and records it among the height's votes.
+    private func hand(_ signed: SignedVote, digest: SHA256Digest, bytes: Int, currentHeight: UInt64) {
+        let index = Int(signed.validatorIndex)
+        directory.signed(atHeight: signed.vote.height, by: index)
+        if post(.vote(signed), digest: digest, bytes: bytes) { lateVotes.record(signed.vote, by: index, currentHeight: currentHeight) }
     }
 
     private func receive(_ signed: SignedProposal, digest: SHA256Digest, bytes: Int) {
