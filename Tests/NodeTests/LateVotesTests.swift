@@ -81,6 +81,21 @@ import TestSupport
         #expect(late.judge(vote(3, height: 6, value: nil), currentHeight: 6) == .late, "no earlier late vote to contradict")
     }
 
+    @Test func atMostMaxStepsAreFollowedAtOnce() throws {
+        let late = LateVotes(configuration: try configuration())
+        for round in 0..<UInt32(LateVotes.maxSteps) { late.record(vote(1, round: round).vote, by: 1, currentHeight: 5) }
+        // A step beyond the bound is not followed: its votes are all verified.
+        let beyond = UInt32(LateVotes.maxSteps)
+        for validator in 0..<3 { late.record(vote(validator, round: beyond).vote, by: validator, currentHeight: 5, own: validator == 0) }
+        #expect(late.judge(vote(3, round: beyond), currentHeight: 5) == .needed)
+        // Steps already followed still settle; a new height starts afresh.
+        late.record(vote(0, round: 0).vote, by: 0, currentHeight: 5, own: true)
+        late.record(vote(2, round: 0).vote, by: 2, currentHeight: 5)
+        #expect(late.judge(vote(3, round: 0), currentHeight: 5) == .late)
+        for validator in 0..<3 { late.record(vote(validator, height: 6).vote, by: validator, currentHeight: 6, own: validator == 0) }
+        #expect(late.judge(vote(3, height: 6), currentHeight: 6) == .late)
+    }
+
     /// Against a reference model, over seeded random sequences: a vote is left unverified only when its
     /// step already has a recorded quorum for one value and its validator is not recorded there, and a
     /// late vote is handed back exactly when the same validator sent a different late one in that step.

@@ -14,15 +14,16 @@ import Ledger
 ///
 /// - `.needed`: verify it and hand it on (the step is not settled, or its validator was recorded there, so
 ///   it duplicates or contradicts that vote: the consensus thread then keeps the pair as evidence).
-/// - `.late`: drop it unverified. It is kept, unverified, until the height ends, so that
-/// - `.contradicts(earlier)`: a second, different late vote of the same validator and step is verified
-///   with the first, and both go to the consensus thread, which keeps them as evidence. No equivocation
-///   that reached this validator goes unreported.
+/// - `.late`: drop it unverified. It is kept, unverified, until the height ends.
+/// - `.contradicts(earlier)`: the validator already sent a different late vote in this step: verify both
+///   and hand both on, so that the consensus thread keeps them as evidence. No equivocation that reaches
+///   this validator goes unreported.
 ///
 /// Only votes of the height the consensus thread is deciding (as the readers last saw it) are judged and
 /// recorded from peers; the consensus thread takes those (and keeps the next height's), so a step settled
 /// here is settled there. This validator's own votes are recorded at any height not below it. Whatever is
-/// not recorded only makes a vote `.needed`: the filter can only ever skip less.
+/// not recorded only makes a vote `.needed` (the filter can only ever skip less), which bounds the memory:
+/// at most `maxSteps` steps are followed (a hostile validator may vote in any number of rounds).
 final class LateVotes: @unchecked Sendable {
     enum Verdict: Equatable {
         case needed
@@ -42,6 +43,9 @@ final class LateVotes: @unchecked Sendable {
         var powerByValue: [SHA256Digest?: UInt64] = [:]
         var settled = false
     }
+
+    /// Steps followed at once; votes of further steps are simply verified.
+    static let maxSteps = 256
 
     private let configuration: ConsensusConfiguration
     private let lock = NSLock()
@@ -81,6 +85,7 @@ final class LateVotes: @unchecked Sendable {
         let step = Step(height: vote.height, round: vote.round, type: vote.type)
         lock.withLock {
             forgetBelow(currentHeight)
+            guard steps[step] != nil || steps.count < Self.maxSteps else { return }
             var votes = steps[step] ?? StepVotes()
             guard votes.valueByValidator[validator] == nil else { return }
             votes.valueByValidator[validator] = vote.blockHash

@@ -140,14 +140,14 @@ final class PeerTraffic: @unchecked Sendable {
             if isValid(earlier) {
                 // Two different verified votes of one validator and step: both go on, and make evidence.
                 hand(earlier, digest: SHA256.hash(PeerMessage.vote(earlier).canonicalBytes), bytes: bytes, currentHeight: current)
-            } else if lateVotes.judge(signed, currentHeight: current) == .late {
+            } else {
+                drop("bad_signature")
                 // The earlier one was forged: this verified vote takes its place as the validator's late vote.
-                return drop("late_vote")
+                if lateVotes.judge(signed, currentHeight: current) == .late { return drop("late_vote") }
             }
         }
         hand(signed, digest: digest, bytes: bytes, currentHeight: current)
     }
-
     private func isValid(_ signed: SignedVote) -> Bool {
         validatorKeys[Int(signed.validatorIndex)].isValidSignature(signed.signature, for: signed.vote.canonicalBytes)
     }
