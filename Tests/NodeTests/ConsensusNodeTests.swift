@@ -174,6 +174,56 @@ import Transport
         #expect(consortium.waitForHeight(height + 2))
     }
 
+    /// A vote after its step's quorum is left unverified, but a second, different one of the same validator
+    /// is verified with it and both make evidence (LateVotes). Deterministic: validator 1 runs alone, so it
+    /// prevotes nil at height 1, round 0 (whose proposer, validator 2, is absent) and stays in that height;
+    /// the test, holding every validator's key, completes the nil quorum there and then equivocates as 4.
+    @Test func twoDifferentLateVotesOfOneValidatorAreVerifiedAndMakeEvidence() throws {
+        let consortium = try InProcessConsortium(running: [0])
+        let byzantine = try consortium.impostor(3)
+        defer { byzantine.stop() }
+        let node = consortium.nodeKeys[0].publicKey
+        func step() -> String? {
+            guard let status = try? consortium.client(0).consensus(), status["height"] as? Int == 1, status["round"] as? Int == 0 else { return nil }
+            return status["step"] as? String
+        }
+        func prevote(_ value: String?, by index: Int) -> [UInt8] {
+            let vote = Vote(chainID: consortium.genesis.chainID, type: .prevote, height: 1, round: 0, blockHash: value.map { SHA256.hash(Array($0.utf8)) })
+            return PeerMessage.vote(consortium.signedVote(vote, by: index)).canonicalBytes
+        }
+        func metric(_ name: String) -> Double { (try? consortium.metric(0, name)) ?? 0 }
+        let late = "healthledger_consensus_messages_dropped_total{reason=\"late_vote\"}"
+        #expect(eventually(timeoutMs: 20_000) { step() == "prevote" }, "validator 1 prevoted nil and waits")
+        // Validators 2 and 3 prevote nil too: with validator 1's own vote, the step has its quorum.
+        let polka = eventually(timeoutMs: 20_000) {
+            for index in [1, 2] { try? byzantine.send(prevote(nil, by: index), to: node) }
+            Thread.sleep(forTimeInterval: 0.1)
+            return step() == "precommit"
+        }
+        #expect(polka, "validator 1 saw the nil quorum and precommitted nil")
+        #expect(metric(late) == 0, "no vote was late before")
+        // Validator 4's prevote changes nothing now: dropped unverified, no evidence from it alone.
+        #expect(eventually(timeoutMs: 20_000) {
+            try? byzantine.send(prevote("block A", by: 3), to: node)
+            Thread.sleep(forTimeInterval: 0.1)
+            return metric(late) >= 1
+        })
+        #expect(metric("healthledger_consensus_evidence_total") == 0)
+        // A different prevote of validator 4 in the same step: both are verified and handed on, and make evidence.
+        #expect(eventually(timeoutMs: 20_000) {
+            try? byzantine.send(prevote("block B", by: 3), to: node)
+            Thread.sleep(forTimeInterval: 0.1)
+            return metric("healthledger_consensus_evidence_total") >= 1
+        })
+        let answer = try HTTPClient(baseURL: consortium.runtime(0).url).request("GET", "/v1/consensus/evidence")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: Any])
+        let pieces = try #require(object["evidence"] as? [[String: Any]])
+        #expect(pieces.count == 1 && pieces.first?["validator"] as? String == "node-4" && pieces.first?["kind"] as? String == "conflicting-votes")
+        let evidence = try Evidence(canonicalBytes: try #require(Hex.decode(pieces.first?["evidence"] as? String ?? "")))
+        #expect(evidence.isValid(in: consortium.genesis) && evidence.validatorIndex == 3)
+        #expect(metric(late) == 1, "the pair was verified, not counted late again")
+    }
+
     @Test func hostilePeerMessagesAreDroppedAndTheNodeKeepsCommitting() throws {
         let consortium = try InProcessConsortium(running: [0, 1, 2])
         let hostile = try consortium.impostor(3)
