@@ -115,14 +115,10 @@ public final class HTTPServer: @unchecked Sendable {
     private func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
         registry.threadStarting()
         let registry = registry
-        let thread = Thread {
-            Thread.nameForKernel(name)
+        Thread(named: name, stackBytes: Self.threadStackBytes) {
             body()
             registry.threadFinished()
-        }
-        thread.name = name
-        thread.stackSize = Self.threadStackBytes
-        thread.start()
+        }.start()
     }
 }
 

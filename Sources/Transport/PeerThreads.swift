@@ -17,17 +17,13 @@ final class PeerThreads: @unchecked Sendable {
         condition.lock()
         running += 1
         condition.unlock()
-        let thread = Thread { [self] in
-            Thread.nameForKernel(name)
+        Thread(named: name, stackBytes: Self.stackBytes) { [self] in
             body()
             condition.lock()
             running -= 1
             condition.broadcast()
             condition.unlock()
-        }
-        thread.name = name
-        thread.stackSize = Self.stackBytes
-        thread.start()
+        }.start()
     }
 
     /// Whether every thread ended before `deadline`.

@@ -127,15 +127,11 @@ final class ConsensusDriver: @unchecked Sendable {
     /// Starts the consensus thread: it recovers the height in progress, then handles inputs until `stop()`.
     func start() {
         lifecycle.withLock { running = true }
-        let thread = Thread { [self] in
-            Thread.nameForKernel("consensus")
+        Thread(named: "consensus", stackBytes: 4 << 20) { [self] in
             recover()
             while haltReason == nil, let item = inbox.next() { handle(item) }
             finished.signal()
-        }
-        thread.name = "consensus"
-        thread.stackSize = 4 << 20
-        thread.start()
+        }.start()
     }
 
     /// Stops the thread after the input it is handling; nothing is half done (every step is durable first).

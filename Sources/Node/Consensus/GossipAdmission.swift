@@ -32,8 +32,7 @@ final class GossipAdmission: @unchecked Sendable {
     /// Starts `threads` workers.
     func start(threads: Int) {
         for number in 0..<threads {
-            let thread = Thread { [self] in
-                Thread.nameForKernel("gossip-\(number)")
+            let thread = Thread(named: "gossip-\(number)", stackBytes: 1 << 20) { [self] in
                 // Bulk work at a lower priority than consensus and client requests (on Linux, who 0 is this thread).
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
                 while let transaction = next() { admit(transaction) }
@@ -42,8 +41,6 @@ final class GossipAdmission: @unchecked Sendable {
                     condition.broadcast()
                 }
             }
-            thread.name = "gossip-\(number)"
-            thread.stackSize = 1 << 20
             condition.withLock { running += 1 }
             thread.start()
         }

@@ -34,12 +34,10 @@ final class BlockProducer: @unchecked Sendable {
 
     func start() {
         lock.withLock { running = true }
-        let thread = Thread { [self] in
-            Thread.nameForKernel("block-producer")
+        let thread = Thread(named: "block-producer", stackBytes: 4 << 20) { [self] in
             while lock.withLock({ running }) { produceOnce() }
             finished.signal()
         }
-        thread.name = "block-producer"
         self.thread = thread
         thread.start()
     }

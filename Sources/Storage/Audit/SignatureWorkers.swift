@@ -20,12 +20,7 @@ final class SignatureWorkers: @unchecked Sendable {
         self.maxQueuedBatches = maxQueuedBatches
         for index in 0..<threadCount {
             // Each thread keeps the workers alive until it has seen `closed` and left its loop.
-            let thread = Thread {
-                Thread.nameForKernel("audit-verify-\(index)")
-                self.work()
-            }
-            thread.name = "audit-verify-\(index)"
-            thread.stackSize = 1 << 20
+            let thread = Thread(named: "audit-verify-\(index)", stackBytes: 1 << 20) { self.work() }
             threads.append(thread)
             thread.start()
         }

@@ -26,13 +26,7 @@ final class WALCheckpointer: @unchecked Sendable {
         precondition(intervalMs > 0, "a checkpoint interval must be positive")
         database = try Database(path: path, mode: .readWrite, synchronous: .full)
         self.intervalMs = intervalMs
-        let thread = Thread { [self] in
-            Thread.nameForKernel("wal-checkpoint")
-            run()
-        }
-        thread.name = "wal-checkpoint"
-        thread.stackSize = 1 << 20
-        thread.start()
+        Thread(named: "wal-checkpoint", stackBytes: 1 << 20) { [self] in run() }.start()
     }
 
     /// A transaction was committed to the log: copied within `intervalMs`.
