@@ -2,11 +2,11 @@ import Consensus
 import Ledger
 import TestSupport
 
-/// What a node survives a crash with: its consensus write-ahead log, its signer state and its committed
-/// blocks. Everything else (mempool, consent state, caches, the machine itself) is rebuilt on restart.
+/// What a node survives a crash with: its consensus write-ahead log (which also records what it signed) and
+/// its committed blocks. Everything else (mempool, consent state, caches, the machine itself) is rebuilt on
+/// restart.
 struct NodeDisk {
     var log: [[UInt8]] = []
-    var signerState: [UInt8]?
     var blocks: [CommittedBlock] = []
 }
 
@@ -37,7 +37,8 @@ enum NodeEffect {
 
 /// One validator of the simulated consortium: the node runtime around a `Tendermint` machine, as the real
 /// node will be, with simulated disk and network. It logs every consensus input before handling it, signs
-/// only through its `SigningGuard` (saved before the signature leaves), validates proposals with
+/// only through its `SigningGuard` (each signed message is logged before it leaves, so a restarted node's
+/// guard knows it), validates proposals with
 /// `ProposalValidation`, keeps a mempool fed by clients and gossip, floods new messages once to its peers,
 /// re-sends its own messages of the current height every gossip interval (with the polka that justifies a
 /// re-proposal), and catches up by block sync.
@@ -110,15 +111,12 @@ struct SimulatedNode {
 
     // MARK: Events
 
-    /// Starts the node (first boot or restart): rebuilds the consent state from the stored blocks, loads the
-    /// signer state, and resumes the current height from the write-ahead log (or starts the next one).
+    /// Starts the node (first boot or restart): rebuilds the consent state from the stored blocks, its
+    /// signing guard from its own messages in the log, and resumes the current height from the write-ahead log (or starts the next one).
     mutating func boot(atMs nowMs: UInt64) -> [NodeEffect] {
         begin(nowMs)
         isUp = true
-        if incarnation > 0, let injectedFault {
-            disk.log = []
-            if injectedFault == .forgetLogAndSignerStateOnRestart { disk.signerState = nil }
-        }
+        if incarnation > 0, injectedFault == .forgetLogOnRestart { disk.log = [] }
         verifier = Self.emptyVerifier(genesis)
         for block in disk.blocks {
             do {
@@ -127,11 +125,8 @@ struct SimulatedNode {
                 return finish(with: .violation("node \(index): its stored block \(block.height) no longer applies: \(error)"))
             }
         }
-        do {
-            signingGuard = SigningGuard(lastSigned: try disk.signerState.map { try LastSigned(canonicalBytes: $0) })
-        } catch {
-            return finish(with: .violation("node \(index): damaged signer state: \(error)"))
-        }
+        signingGuard = SigningGuard.recovering(log: disk.log, ownIndex: UInt16(index), saved: nil, committedHeight: headHeight)
+        if incarnation > 0, injectedFault == .skipReplayOnRestart { disk.log = [] }
         (mempool, mempoolIDs, verifiedTransactions, seenMessages, submittedHere) = ([], [], [], [], [])
         (ownMessages, behindAtHeight, evidence) = ([], nil, [])
         knownCommittedHeights = Array(repeating: 0, count: genesis.validators.count)
@@ -366,7 +361,8 @@ struct SimulatedNode {
                      proposer: Identity(publicKey: key.publicKey), genesis: genesis)
     }
 
-    /// Signs through the guard, saves the guard's state before anything leaves, broadcasts, delivers back.
+    /// Signs through the guard, logs the signed message (its delivery back) before it leaves, broadcasts, and
+    /// hands it to the machine.
     private mutating func sign(_ proposal: Proposal, block: Block) {
         let signature: SigningGuard.Signature
         do {
@@ -374,13 +370,14 @@ struct SimulatedNode {
         } catch {
             return emit(.refused(error))
         }
-        guard saveSignerState(if: signature.isNew) else { return }
+        let signed = SignedProposal(proposal: proposal, validatorIndex: UInt16(index), signature: signature.signature, block: block)
+        let delivered = ConsensusInput.proposal(signed, check: check(signed))
+        guard durable({ $0.log.append(delivered.canonicalBytes) }) else { return }
         emit(.signed(SigningPosition(height: proposal.height, round: proposal.round, step: .propose), SHA256.hash(proposal.canonicalBytes),
                      value: proposal.blockHash))
-        let signed = SignedProposal(proposal: proposal, validatorIndex: UInt16(index), signature: signature.signature, block: block)
         send(PeerMessage.proposal(signed).canonicalBytes, to: peers)
         sendProofOfLock(for: proposal)
-        input(.proposal(signed, check: check(signed)))
+        perform(machine.handle(delivered))
     }
 
     /// After a restart, this node's messages of the current height are in the replayed machine (each was
@@ -414,17 +411,13 @@ struct SimulatedNode {
         } catch {
             return emit(.refused(error))
         }
-        guard saveSignerState(if: signature.isNew) else { return }
+        let signed = SignedVote(vote: vote, validatorIndex: UInt16(index), signature: signature.signature)
+        let delivered = ConsensusInput.vote(signed)
+        guard durable({ $0.log.append(delivered.canonicalBytes) }) else { return }
         emit(.signed(SigningPosition(height: vote.height, round: vote.round, step: ConsensusStep(vote.type)), SHA256.hash(vote.canonicalBytes),
                      value: vote.blockHash))
-        let signed = SignedVote(vote: vote, validatorIndex: UInt16(index), signature: signature.signature)
         send(PeerMessage.vote(signed).canonicalBytes, to: peers)
-        input(.vote(signed))
-    }
-
-    private mutating func saveSignerState(if changed: Bool) -> Bool {
-        guard changed, let lastSigned = signingGuard.lastSigned else { return true }
-        return durable({ $0.signerState = lastSigned.canonicalBytes })
+        perform(machine.handle(delivered))
     }
 
     /// Sends `bytes` to `recipients` now and with every gossip of this height.

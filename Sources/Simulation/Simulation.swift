@@ -62,12 +62,13 @@ public struct SimulationOptions: Sendable {
 
 /// Deliberate bugs for testing the checker: a simulator whose checks never fail proves nothing.
 public enum InjectedFault: Sendable {
-    /// A restarted node ignores its write-ahead log and starts its height afresh (keeping its signer state):
-    /// it tries to sign again what it already signed differently, and its guard must refuse.
+    /// A restarted node rebuilds its signing guard from its write-ahead log but does not replay the log: it
+    /// starts its height afresh, tries to sign again what it already signed differently, and its guard
+    /// must refuse.
+    case skipReplayOnRestart
+    /// A restarted node loses its write-ahead log, and with it the record of what it signed: nothing stops
+    /// it from signing a second, different vote for a step it already voted in.
     case forgetLogOnRestart
-    /// A restarted node loses its write-ahead log and its signer state: nothing stops it from signing a
-    /// second, different vote for a step it already voted in.
-    case forgetLogAndSignerStateOnRestart
 }
 
 /// Why a run failed, with what is needed to reproduce it. Safe to print (ids and heights only).

@@ -95,8 +95,8 @@ import TestSupport
     }
 
     /// A crash after any number of logged records: replay gives the state after that record, and every
-    /// signature it still owes passes the guard as saved at any moment of that window, giving the very
-    /// signature already made when there was one.
+    /// signature it still owes passes the guard as it was at any moment of that window, and as rebuilt from
+    /// the log, giving the very signature already made when there was one.
     @Test func aCrashAtAnyPointReplaysToTheSameStateWithoutAConflictingSignature() throws {
         var driver = Driver()
         driver.run()
@@ -106,7 +106,8 @@ import TestSupport
             let replay = try ConsensusReplay.replay(Array(driver.log.prefix(count)), configuration: configuration)
             #expect(replay.machine == driver.statesAfter[count - 1], "state after \(count) records")
             let savedGuards = [driver.guardsBeforeAppend[count - 1],
-                               count < driver.log.count ? driver.guardsBeforeAppend[count] : driver.signingGuard]
+                               count < driver.log.count ? driver.guardsBeforeAppend[count] : driver.signingGuard,
+                               SigningGuard.recovering(log: Array(driver.log.prefix(count)), ownIndex: 0, saved: nil, committedHeight: 0)]
             for saved in savedGuards {
                 var signingGuard = saved
                 for action in replay.pendingActions {

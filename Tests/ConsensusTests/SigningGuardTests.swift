@@ -90,4 +90,54 @@ import TestSupport
         }
         #expect(counts.signed > 100 && counts.repeated > 100 && counts.refused > 100, "the run exercised every case: \(counts)")
     }
+
+    @Test func committedHeightsAreClosed() throws {
+        var guardState = SigningGuard(committedHeight: 5)
+        let stale = Vote(chainID: chainID, type: .prevote, height: 5, round: 7, blockHash: nil)
+        #expect(throws: SigningRefusal.committed(requested: SigningPosition(height: 5, round: 7, step: .prevote), committedHeight: 5)) {
+            try guardState.sign(vote: stale) { key.signature(for: $0) }
+        }
+        #expect(try guardState.sign(vote: Vote(chainID: chainID, type: .prevote, height: 6, round: 0, blockHash: nil)) { key.signature(for: $0) }.isNew)
+    }
+
+    /// A restarted validator's guard knows the latest of its own proposals and votes in its write-ahead log
+    /// (or the signer state file of an earlier version, when that is newer): the same message gets the same
+    /// signature, a different one at that position or anything earlier is refused.
+    @Test func aRestartedGuardKnowsTheLatestOwnSignatureInTheLog() throws {
+        var fixture = ConsensusFixture()
+        let block = fixture.block(proposer: 0)
+        let ownPrevote = fixture.vote(.prevote, round: 0, for: block, by: 0)
+        let ownPrecommit = fixture.vote(.precommit, round: 0, for: block, by: 0)
+        let log: [[UInt8]] = [
+            ConsensusInput.startHeight(height: 1, previousBlockTimeMs: fixture.genesis.genesisTimeMs).canonicalBytes,
+            ConsensusInput.proposal(fixture.signedProposal(block, round: 0, by: 0), check: .accepted).canonicalBytes,
+            ConsensusInput.vote(ownPrecommit).canonicalBytes,
+            ConsensusInput.vote(ownPrevote).canonicalBytes,
+            ConsensusInput.vote(fixture.vote(.precommit, round: 2, for: nil, by: 1)).canonicalBytes,
+            [1, 2, 3],
+        ]
+        var recovered = SigningGuard.recovering(log: log, ownIndex: 0, saved: nil, committedHeight: 0)
+        #expect(recovered.lastSigned?.signature == ownPrecommit.signature, "the latest position, not the last record")
+        var signedAnew = false
+        let again = try recovered.sign(vote: ownPrecommit.vote) { _ in signedAnew = true; return ownPrecommit.signature }
+        #expect(again.signature == ownPrecommit.signature && !again.isNew && !signedAnew)
+        var nilPrecommit = ownPrecommit.vote
+        nilPrecommit.blockHash = nil
+        #expect(throws: SigningRefusal.conflicting(SigningPosition(height: 1, round: 0, step: .precommit))) {
+            try recovered.sign(vote: nilPrecommit) { key.signature(for: $0) }
+        }
+        #expect(throws: SigningRefusal.self) { try recovered.sign(vote: ownPrevote.vote) { key.signature(for: $0) } }
+
+        let newerSaved = LastSigned(height: 1, round: 4, step: .prevote, signedBytesHash: SHA256.hash([4]), signature: ownPrevote.signature)
+        #expect(SigningGuard.recovering(log: log, ownIndex: 0, saved: newerSaved, committedHeight: 0).lastSigned == newerSaved)
+        let olderSaved = LastSigned(height: 1, round: 0, step: .propose, signedBytesHash: SHA256.hash([0]), signature: ownPrevote.signature)
+        #expect(SigningGuard.recovering(log: log, ownIndex: 0, saved: olderSaved, committedHeight: 0).lastSigned?.signature == ownPrecommit.signature)
+        #expect(SigningGuard.recovering(log: log, ownIndex: 1, saved: nil, committedHeight: 0).lastSigned?.round == 2, "validator 1's own")
+        #expect(SigningGuard.recovering(log: [], ownIndex: 0, saved: nil, committedHeight: 0).lastSigned == nil)
+        // A log of a height already committed (its reset not yet on disk) closes nothing new: the chain does.
+        var afterCommit = SigningGuard.recovering(log: log, ownIndex: 0, saved: nil, committedHeight: 1)
+        #expect(throws: SigningRefusal.self) { try afterCommit.sign(vote: nilPrecommit) { key.signature(for: $0) } }
+        let nextHeight = Vote(chainID: chainID, type: .prevote, height: 2, round: 0, blockHash: nil)
+        #expect(try afterCommit.sign(vote: nextHeight) { key.signature(for: $0) }.isNew)
+    }
 }

@@ -127,8 +127,11 @@ import Transport
     @Test func aNodeRestartedMidHeightReplaysItsLogAndDoesNotEquivocate() throws {
         // Two of four cannot decide height 1: they sign their prevotes and wait for more than 2/3.
         let consortium = try InProcessConsortium(running: [0, 1])
-        let signerState = consortium.dataDirectory(0).signerStateFile
-        #expect(eventually(timeoutMs: 15_000) { FileManager.default.fileExists(atPath: signerState) })
+        let prevoted = eventually(timeoutMs: 15_000) {
+            guard let status = try? consortium.client(0).consensus(), status["height"] as? Int == 1 else { return false }
+            return status["step"] as? String != "propose" || status["round"] as? Int != 0
+        }
+        #expect(prevoted)
         Thread.sleep(forTimeInterval: 0.3)
         consortium.stop(0)
         try consortium.start(0)
@@ -297,15 +300,59 @@ import Transport
         #expect(answer["status"] as? String == "committed")
     }
 
-    @Test func aDamagedSignerStateStopsTheStartRatherThanRiskADoubleSignature() throws {
+    /// The log records what a validator signed for the height in progress: one whose log was deleted does
+    /// not sign at that height (the others decide it), then takes part again.
+    @Test func aValidatorWhoseLogWasDeletedSitsOutTheHeightInProgress() throws {
+        let consortium = try InProcessConsortium()
+        #expect(consortium.waitForHeight(2))
+        consortium.stop(2)
+        try FileManager.default.removeItem(atPath: consortium.dataDirectory(2).consensusLogFile)
+        try consortium.start(2)
+        let head = consortium.store(2).headHeight
+        #expect(consortium.logs[2].all.contains { $0.contains("consensus.log.missing") && $0.contains("\"notSigningAtHeight\":\(head + 1)") })
+        #expect(consortium.waitForHeight(head + 3))
+        for node in 0..<4 { #expect(try consortium.metric(node, "healthledger_consensus_evidence_total") == 0) }
+        #expect(try consortium.blockHashes(2, through: head + 3) == consortium.blockHashes(0, through: head + 3))
+    }
+
+    /// The signer state file of an earlier version, in its first format: magic, u32 length, the first 8
+    /// bytes of SHA-256(state), state.
+    private func writeEarlierSignerState(_ state: LastSigned, to path: String, damaged: Bool = false) throws {
+        let bytes = state.canonicalBytes
+        var contents = Array("healthledger-signer-state/1\n".utf8) + withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init)
+            + SHA256.hash(bytes).bytes.prefix(8) + bytes
+        if damaged { contents[contents.count - 1] ^= 1 }
+        try Data(contents).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// What an earlier version saved in its signer state file is honoured (the node refuses to sign before
+    /// it); the file is removed on a start where the chain has committed its height; a damaged one stops the
+    /// start rather than risk a double signature.
+    @Test func aSignerStateFileOfAnEarlierVersionIsHonouredThenRemoved() throws {
         let consortium = try InProcessConsortium(running: [0, 1, 2])
         #expect(consortium.waitForHeight(1))
         consortium.stop(2)
-        let signerState = consortium.dataDirectory(2).signerStateFile
-        var bytes = try #require(FileManager.default.contents(atPath: signerState))
-        // Both slots (4 KiB each, after the first 4 KiB) damaged inside their frames: no saved state checks out.
-        for slot in [4096, 8192] { bytes[slot + 20] ^= 0xff }
-        try bytes.write(to: URL(fileURLWithPath: signerState))
+        let path = consortium.dataDirectory(2).signerStateFile
+        let signature = [UInt8](repeating: 7, count: 64)
+        try writeEarlierSignerState(LastSigned(height: 1_000, round: 0, step: .prevote, signedBytesHash: SHA256.hash([1]), signature: signature),
+                                    to: path)
+        try consortium.start(2)
+        #expect(eventually(timeoutMs: 15_000) {
+            consortium.logs[2].all.contains { $0.contains("consensus.sign.refused") && $0.contains("before the last signature at 1000/0/prevote") }
+        })
+        #expect(FileManager.default.fileExists(atPath: path))
+        consortium.stop(2)
+
+        try writeEarlierSignerState(LastSigned(height: 1, round: 0, step: .precommit, signedBytesHash: SHA256.hash([1]), signature: signature),
+                                    to: path)
+        try consortium.start(2)
+        #expect(!FileManager.default.fileExists(atPath: path), "height 1 is committed: the file is obsolete")
+        let height = consortium.store(2).headHeight
+        #expect(consortium.waitForHeight(height + 2), "it signs again")
+        consortium.stop(2)
+
+        try writeEarlierSignerState(LastSigned(height: 1_000, round: 0, step: .prevote, signedBytesHash: SHA256.hash([1]), signature: signature),
+                                    to: path, damaged: true)
         do {
             try consortium.start(2)
             Issue.record("a node with a damaged signer state started")

@@ -81,28 +81,28 @@ import Testing
         #expect(reports.allSatisfy { $0.acknowledgedTransactions >= options.transactionCount / 2 })
     }
 
-    /// A node that forgets its write-ahead log on restart tries to sign again where it already signed;
-    /// its signing guard refuses, and the checker reports it.
-    @Test func forgettingTheLogIsCaughtByTheSigningGuard() {
+    /// A node that does not replay its write-ahead log on restart tries to sign again where it already
+    /// signed; its signing guard, rebuilt from the log, refuses, and the checker reports it.
+    @Test func skippingTheReplayIsCaughtByTheSigningGuard() {
         var options = SimulationOptions()
-        options.injectedFault = .forgetLogOnRestart
+        options.injectedFault = .skipReplayOnRestart
         let failures = (1...UInt64(60)).compactMap { Simulation.run(seed: $0, options: options).failure }
         #expect(failures.contains { $0.reason.contains("signing guard refused") }, "\(failures.map(\.reason))")
         #expect(!failures.contains { $0.reason.contains("agreement") }, "the guard alone keeps agreement")
     }
 
-    /// A node that also forgets its signer state signs two different votes for one step: the checker sees
-    /// the honest validator equivocate.
-    @Test func forgettingTheSignerStateIsCaughtAsEquivocation() {
+    /// A node that loses its log, and with it what it signed, signs two different votes for one step: the
+    /// checker sees the honest validator equivocate.
+    @Test func forgettingTheLogIsCaughtAsEquivocation() {
         var options = SimulationOptions()
-        options.injectedFault = .forgetLogAndSignerStateOnRestart
+        options.injectedFault = .forgetLogOnRestart
         let failures = (1...UInt64(60)).compactMap { Simulation.run(seed: $0, options: options).failure }
         #expect(failures.contains { $0.reason.contains("signed two different messages") }, "\(failures.map(\.reason))")
     }
 
     @Test func aFailureNamesItsSeedAndHowToReproduceIt() throws {
         var options = SimulationOptions()
-        options.injectedFault = .forgetLogAndSignerStateOnRestart
+        options.injectedFault = .forgetLogOnRestart
         let failure = try #require((1...UInt64(60)).lazy.compactMap { Simulation.run(seed: $0, options: options).failure }.first)
         let text = failure.description
         #expect(text.contains("simulation seed \(failure.seed) failed"))

@@ -1,8 +1,9 @@
 import Ledger
 
 /// The last thing a validator signed: its (height, round, step), the hash of the signed bytes and the
-/// signature. Saved durably before a signature leaves the node; its canonical encoding is the content of
-/// the signer state file.
+/// signature. A validator recovers it from its own proposals and votes in its write-ahead log, each logged
+/// and synced before it leaves the node (`SigningGuard.recovering`); its canonical encoding is the content
+/// of the signer state file that earlier versions kept beside the log.
 ///
 /// Encoding: tag `healthledger/last-signed`, version 1, height `u64`, round `u32`, step `u8` (1 propose,
 /// 2 prevote, 3 precommit), signed-bytes hash `digest`, signature `bytes[64]`.
@@ -78,11 +79,15 @@ public enum SigningRefusal: Error, Hashable, Sendable, CustomStringConvertible {
     case conflicting(SigningPosition)
     /// The request is for an earlier (height, round, step) than the last signature.
     case regression(requested: SigningPosition, last: SigningPosition)
+    /// The request is for a height this validator has already committed.
+    case committed(requested: SigningPosition, committedHeight: UInt64)
 
     public var description: String {
         switch self {
         case let .conflicting(position): return "refusing to sign a second, different message at \(position)"
         case let .regression(requested, last): return "refusing to sign at \(requested), before the last signature at \(last)"
+        case let .committed(requested, committedHeight):
+            return "refusing to sign at \(requested): height \(committedHeight) is committed"
         }
     }
 }
@@ -91,15 +96,52 @@ public enum SigningRefusal: Error, Hashable, Sendable, CustomStringConvertible {
 /// (height, round, step), even across a crash: positions only move forward, and asking again for exactly the
 /// same bytes at the last position returns the same signature without signing anew.
 ///
-/// Usage: `let signature = try guard.sign(vote: vote) { key.signature(for: $0) }`; when `isNew`, save
-/// `guard.lastSigned` durably (the signer state file) *before* sending the signature anywhere. The key never
-/// enters the guard; it only sees the closure.
+/// Usage: `let signature = try guard.sign(vote: vote) { key.signature(for: $0) }`; when `isNew`, make the
+/// signed message durable (the node logs it and syncs its write-ahead log) *before* sending it anywhere, so
+/// that a restarted validator's guard, rebuilt by `recovering`, knows it. The key never enters the guard;
+/// it only sees the closure.
 public struct SigningGuard: Hashable, Sendable {
-    /// The last signature given: what must be saved durably when it changes.
+    /// The last signature given: what must be durable before the signed message leaves.
     public private(set) var lastSigned: LastSigned?
+    /// Heights up to this one are committed: nothing is signed there again, whatever `lastSigned` says (a
+    /// node's log holds only the height in progress, so its record of older signatures is the chain).
+    public let committedHeight: UInt64
 
-    /// A guard that resumes from the saved state (nil when nothing was ever signed).
-    public init(lastSigned: LastSigned? = nil) { self.lastSigned = lastSigned }
+    /// A guard that resumes from `lastSigned` (nil when nothing was ever signed) with heights up to
+    /// `committedHeight` closed.
+    public init(lastSigned: LastSigned? = nil, committedHeight: UInt64 = 0) {
+        self.lastSigned = lastSigned
+        self.committedHeight = committedHeight
+    }
+
+    /// The guard of a restarting validator with genesis index `ownIndex`: its last signature is the latest
+    /// of its own proposals and votes among the write-ahead log's `records` (records that are not consensus
+    /// inputs, or do not decode, are passed over: replaying the log judges them) and `saved` (the signer
+    /// state file of earlier versions, if any).
+    public static func recovering(log records: [[UInt8]], ownIndex: UInt16, saved: LastSigned?, committedHeight: UInt64) -> SigningGuard {
+        var latest = saved
+        for record in records {
+            guard let signed = (try? ConsensusInput(canonicalBytes: record)).flatMap({ ownSignature(in: $0, ownIndex: ownIndex) }) else { continue }
+            if latest.map({ signed.position > $0.position }) ?? true { latest = signed }
+        }
+        return SigningGuard(lastSigned: latest, committedHeight: committedHeight)
+    }
+
+    /// The signature this validator made for a proposal or vote of its own that `input` delivers back.
+    private static func ownSignature(in input: ConsensusInput, ownIndex: UInt16) -> LastSigned? {
+        switch input {
+        case let .proposal(signed, _) where signed.validatorIndex == ownIndex:
+            let proposal = signed.proposal
+            return LastSigned(height: proposal.height, round: proposal.round, step: .propose,
+                              signedBytesHash: SHA256.hash(proposal.canonicalBytes), signature: signed.signature)
+        case let .vote(signed) where signed.validatorIndex == ownIndex:
+            let vote = signed.vote
+            return LastSigned(height: vote.height, round: vote.round, step: ConsensusStep(vote.type),
+                              signedBytesHash: SHA256.hash(vote.canonicalBytes), signature: signed.signature)
+        default:
+            return nil
+        }
+    }
 
     /// The result of an allowed signing request.
     public struct Signature: Hashable, Sendable {
@@ -121,6 +163,7 @@ public struct SigningGuard: Hashable, Sendable {
 
     /// Whether signing `bytes` at `position` is allowed, without signing: nil when it is.
     public func refusal(for bytes: [UInt8], at position: SigningPosition) -> SigningRefusal? {
+        if position.height <= committedHeight { return .committed(requested: position, committedHeight: committedHeight) }
         guard let lastSigned else { return nil }
         if position < lastSigned.position { return .regression(requested: position, last: lastSigned.position) }
         if position == lastSigned.position, SHA256.hash(bytes) != lastSigned.signedBytesHash { return .conflicting(position) }

@@ -36,9 +36,10 @@ protocol ConsensusSender: Sendable {
 /// - Inputs: verified proposals and votes from the peer readers, timeouts, transactions arriving in the
 ///   mempool, blocks fetched by catch-up, all through the bounded `ConsensusInbox`. Each input is appended to
 ///   the write-ahead log before the machine handles it.
-/// - Signatures: the `SigningGuard` decides, and its state is saved in the signer state file before the
-///   signed message leaves; before a precommit the log is synced too, so a restarted validator remembers
-///   its lock.
+/// - Signatures: the `SigningGuard` decides; the signed proposal or vote is logged like any input, and
+///   leaves only once the log is synced (one sync for the proposal and the prevote that follows it). The
+///   same sync keeps every input before a precommit, so a restarted validator remembers its lock, and
+///   its guard, rebuilt from the log, what it signed.
 /// - Commits: the block is appended to the chain store (one durable transaction), the log is reset, then
 ///   the commit tracker wakes the requests waiting for the block.
 /// - Heights: the next height starts at once when transactions wait, when a peer's message for it arrives,
@@ -55,8 +56,10 @@ final class ConsensusDriver: @unchecked Sendable {
     private let inbox: ConsensusInbox
     private let progress: ConsensusProgress
     private let writeAheadLog: WriteAheadLog
-    private let signerStateFile: SignerStateFile
     private var signingGuard: SigningGuard
+    /// This validator's signed proposals and votes, logged but not sent yet: they leave together once the
+    /// log is synced (`sendSigned`).
+    private var unsent: [[UInt8]] = []
     private var machine: Tendermint
     private let evidence: EvidenceStore
     private let directory: PeerDirectory
@@ -97,7 +100,7 @@ final class ConsensusDriver: @unchecked Sendable {
 
     init(service: NodeService, ownIndex: Int, settings: ConsensusSettings, inbox: ConsensusInbox, progress: ConsensusProgress,
          writeAheadLog: WriteAheadLog,
-         signerStateFile: SignerStateFile, evidence: EvidenceStore, directory: PeerDirectory, verified: VerifiedSignatures,
+         savedSignerState: LastSigned?, evidence: EvidenceStore, directory: PeerDirectory, verified: VerifiedSignatures,
          lateVotes: LateVotes, gossip: GossipAdmission, sender: any ConsensusSender) throws(NodeError) {
         self.service = service
         genesis = service.genesis
@@ -107,7 +110,6 @@ final class ConsensusDriver: @unchecked Sendable {
         self.inbox = inbox
         self.progress = progress
         self.writeAheadLog = writeAheadLog
-        self.signerStateFile = signerStateFile
         self.evidence = evidence
         self.directory = directory
         self.verified = verified
@@ -115,10 +117,14 @@ final class ConsensusDriver: @unchecked Sendable {
         gossipAdmission = gossip
         self.sender = sender
         machine = Tendermint(configuration: configuration)
-        do {
-            signingGuard = SigningGuard(lastSigned: try signerStateFile.loaded.map { try LastSigned(canonicalBytes: $0) })
-        } catch {
-            throw .configuration("\(signerStateFile.path): the signer state does not decode (\(error)); refusing to sign until an operator restores it")
+        let head = service.store.headHeight
+        // The log records what this validator signed for the height in progress. Begun anew while the chain
+        // has blocks, it was deleted or moved away: that height's signatures are unknown, so none is made there.
+        let logLost = writeAheadLog.wasCreated && head > 0
+        signingGuard = SigningGuard.recovering(log: writeAheadLog.recovered, ownIndex: UInt16(ownIndex), saved: savedSignerState,
+                                               committedHeight: logLost ? head + 1 : head)
+        if logLost {
+            service.log.error("consensus.log.missing", ["path": writeAheadLog.path, "notSigningAtHeight": head + 1])
         }
     }
 
@@ -156,6 +162,12 @@ final class ConsensusDriver: @unchecked Sendable {
         guard let first = records.first, case let .startHeight(height, _)? = try? ConsensusInput(canonicalBytes: first),
             height == store.headHeight + 1
         else { return beginHeight(store.headHeight + 1) }
+        do {
+            // What a process crash left in the log may not be on disk yet: sync it before any of it is sent again.
+            try writeAheadLog.sync()
+        } catch {
+            return halt("cannot sync the consensus log: \(error)")
+        }
         do {
             let replay = try ConsensusReplay.replay(records, configuration: configuration)
             machine = replay.machine
@@ -228,8 +240,10 @@ final class ConsensusDriver: @unchecked Sendable {
         if let next = awaitingStart, height == next { beginHeight(next) }
     }
 
-    /// Logs `consensusInput`, then hands it to the machine and performs what it asks.
-    private func input(_ consensusInput: ConsensusInput) {
+    /// Logs `consensusInput`, then hands it to the machine and performs what it asks. `signedHere` is the
+    /// message of this validator's own proposal or vote that the input delivers back: it waits in `unsent`
+    /// for the log to be synced.
+    private func input(_ consensusInput: ConsensusInput, signedHere message: [UInt8]? = nil) {
         guard haltReason == nil else { return }
         do {
             try writeAheadLog.append(consensusInput.canonicalBytes, sync: false)
@@ -237,6 +251,7 @@ final class ConsensusDriver: @unchecked Sendable {
         } catch {
             return halt("cannot append to the consensus log: \(error)")
         }
+        if let message { unsent.append(message) }
         perform(machine.handle(consensusInput))
     }
 
@@ -378,63 +393,56 @@ final class ConsensusDriver: @unchecked Sendable {
 
     // MARK: Signing
 
-    /// Signs through the guard, saves the guard's state, and only then returns the signature; nil when
-    /// refused or the disk fails. With `syncingLog` the log is synced first, so that every input that led
-    /// to the signature survives a crash: required before a precommit, which locks the validator on a
-    /// block (a validator that forgot its lock after a restart could help a conflicting block win). Other
-    /// signatures need no sync: what a lost input changes is liveness only, because the signing guard,
-    /// saved before each signature, refuses anything that would conflict with what was signed.
-    private func signature(syncingLog: Bool, _ bytes: () throws(SigningRefusal) -> SigningGuard.Signature) -> [UInt8]? {
-        if syncingLog {
-            do {
-                try writeAheadLog.sync()
-            } catch {
-                halt("cannot sync the consensus log: \(error)")
-                return nil
-            }
-        }
-        let signed: SigningGuard.Signature
+    /// Signs through the guard; nil when it refuses. The signature leaves only inside a message that was
+    /// logged first (`input(_:signedHere:)`) and only after the log is synced (`sendSigned`): a restarted
+    /// validator finds it there, and its guard refuses to sign anything different at that position.
+    private func signature(_ bytes: () throws(SigningRefusal) -> SigningGuard.Signature) -> [UInt8]? {
         do {
-            signed = try bytes()
+            return try bytes().signature
         } catch {
             service.log.error("consensus.sign.refused", ["reason": error.description])
             return nil
         }
-        if signed.isNew, let lastSigned = signingGuard.lastSigned {
-            do {
-                try signerStateFile.save(lastSigned.canonicalBytes)
-            } catch {
-                halt("cannot save the signer state: \(error)")
-                return nil
-            }
-        }
-        return signed.signature
     }
 
+    /// Syncs the log, then sends the signed messages waiting in `unsent`, in the order they were signed.
+    private func sendSigned() {
+        guard haltReason == nil, !unsent.isEmpty else { return }
+        do {
+            try writeAheadLog.sync()
+        } catch {
+            return halt("cannot sync the consensus log: \(error)")
+        }
+        for message in unsent { sender.broadcast(message) }
+        unsent = []
+    }
+
+    /// The proposal waits for the prevote the machine asks for as soon as it has it, and the two leave after
+    /// one sync.
     private func sign(_ proposal: Proposal, block: Block) {
         let key = service.nodeKey
-        guard let signature = signature(syncingLog: false, { () throws(SigningRefusal) in
+        guard let signature = signature({ () throws(SigningRefusal) in
             try signingGuard.sign(proposal: proposal) { key.signature(for: $0) }
         }) else { return }
         let signed = SignedProposal(proposal: proposal, validatorIndex: UInt16(ownIndex), signature: signature, block: block)
         mark("proposed_ms")
-        sender.broadcast(PeerMessage.proposal(signed).canonicalBytes)
-        sendProofOfLock(for: proposal)
         checkedProposals.insert(proposal)
         let isTimely = ProposalValidation.isTimely(block.header.timeMs, nowMs: service.clock.nowMs(), genesis: genesis)
-        input(.proposal(signed, check: ProposalCheck(isValid: true, isTimely: isTimely)))
+        input(.proposal(signed, check: ProposalCheck(isValid: true, isTimely: isTimely)), signedHere: PeerMessage.proposal(signed).canonicalBytes)
+        sendSigned()
+        sendProofOfLock(for: proposal)
     }
 
     private func sign(_ vote: Vote) {
         let key = service.nodeKey
-        guard let signature = signature(syncingLog: vote.type == .precommit, { () throws(SigningRefusal) in
+        guard let signature = signature({ () throws(SigningRefusal) in
             try signingGuard.sign(vote: vote) { key.signature(for: $0) }
         }) else { return }
         let signed = SignedVote(vote: vote, validatorIndex: UInt16(ownIndex), signature: signature)
         lateVotes.record(vote, by: ownIndex, currentHeight: vote.height, own: true)
         mark(vote.type == .prevote ? "prevoted_ms" : "precommitted_ms")
-        sender.broadcast(PeerMessage.vote(signed).canonicalBytes)
-        input(.vote(signed))
+        input(.vote(signed), signedHere: PeerMessage.vote(signed).canonicalBytes)
+        sendSigned()
     }
 
     /// A re-proposal is prevoted only by validators that know the polka of its valid round: send it along.

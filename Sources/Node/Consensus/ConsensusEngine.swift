@@ -26,6 +26,31 @@ final class ConsensusEngine: @unchecked Sendable {
         return genesis.validators[index].power * 3 > genesis.totalVotingPower * 2
     }
 
+    /// What the signer state file of an earlier version says was signed last: nil when there is none, or
+    /// when the chain has committed its height (the file is then removed).
+    private static func earlierSignerState(at path: String, committedHeight: UInt64) throws(NodeError) -> LastSigned? {
+        let file: SignerStateFile
+        do {
+            file = try SignerStateFile(path: path)
+        } catch {
+            throw .storage(error)
+        }
+        guard let bytes = file.loaded else { return nil }
+        let state: LastSigned
+        do {
+            state = try LastSigned(canonicalBytes: bytes)
+        } catch {
+            throw .configuration("\(path): the signer state does not decode (\(error)); refusing to sign until an operator restores it")
+        }
+        guard state.height <= committedHeight else { return state }
+        do {
+            try file.remove()
+        } catch {
+            throw .storage(error)
+        }
+        return nil
+    }
+
     /// Opens the consensus files of the data directory and builds the peer network, without starting anything.
     init(service: NodeService, dataDirectory: DataDirectory, settings: ConsensusSettings) throws(NodeError) {
         let genesis = service.genesis
@@ -34,10 +59,8 @@ final class ConsensusEngine: @unchecked Sendable {
         }
         self.service = service
         let writeAheadLog: WriteAheadLog
-        let signerStateFile: SignerStateFile
         do {
             writeAheadLog = try WriteAheadLog(path: dataDirectory.consensusLogFile)
-            signerStateFile = try SignerStateFile(path: dataDirectory.signerStateFile)
             evidence = try EvidenceStore(path: dataDirectory.evidenceFile, capacity: settings.evidenceCapacity)
         } catch {
             throw .storage(error)
@@ -63,7 +86,9 @@ final class ConsensusEngine: @unchecked Sendable {
         let sender = NetworkSender(network: network, keys: genesis.validators.map(\.key.publicKey), metrics: service.metrics)
         traffic.reply = { [network] payload, key in try? network.send(payload, to: key) }
         driver = try ConsensusDriver(service: service, ownIndex: ownIndex, settings: settings, inbox: inbox, progress: progress,
-                                     writeAheadLog: writeAheadLog, signerStateFile: signerStateFile,
+                                     writeAheadLog: writeAheadLog,
+                                     savedSignerState: try Self.earlierSignerState(at: dataDirectory.signerStateFile,
+                                                                                   committedHeight: service.store.headHeight),
                                      evidence: evidence, directory: directory, verified: verified, lateVotes: lateVotes,
                                      gossip: traffic.gossip, sender: sender)
         service.metrics.increment("healthledger_consensus_evidence_total", by: Double(evidence.count))

@@ -1,6 +1,6 @@
 import Glibc
 
-/// The POSIX file operations the consensus files need (append, sync, truncate, atomic replace), with `EINTR`
+/// The POSIX file operations the consensus files need (append, sync, truncate, remove), with `EINTR`
 /// retried and failures turned into `StorageError.io`, which names the path and the call, never the bytes.
 struct DurableFile {
     let path: String
@@ -54,22 +54,9 @@ struct DurableFile {
         _ = try Self.call("fsync", path) { fdatasync(descriptor) }
     }
 
-    /// Replaces `path` with `contents` atomically: a reader (or a restart after a crash) sees the old contents
-    /// or the new, never a mix. Written to `path.tmp`, synced, renamed, and the directory synced.
-    static func replace(_ path: String, with contents: [UInt8]) throws(StorageError) {
-        let temporary = path + ".tmp"
-        let file = DurableFile(path: temporary, descriptor: try call("create", temporary) {
-            Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        })
-        do {
-            try file.write(contents, at: 0)
-            try file.sync()
-            file.close()
-        } catch {
-            file.close()
-            throw error
-        }
-        _ = try call("rename", temporary) { rename(temporary, path) }
+    /// Deletes `path` (nothing to do when it is absent) and syncs its directory.
+    static func remove(_ path: String) throws(StorageError) {
+        if unlink(path) != 0, errno != ENOENT { throw .io(operation: "unlink", path: path, detail: errnoText()) }
         try syncDirectory(containing: path)
     }
 

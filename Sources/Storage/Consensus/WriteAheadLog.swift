@@ -21,6 +21,8 @@ public final class WriteAheadLog {
     public let recovered: [[UInt8]]
     /// True when opening cut a torn or damaged tail off the file.
     public let truncatedTail: Bool
+    /// True when there was no log to open (no file, or an empty one) and this one was begun.
+    public let wasCreated: Bool
 
     /// Opens (or creates) the log at `path` and reads back what it holds.
     public init(path: String) throws(StorageError) {
@@ -32,13 +34,13 @@ public final class WriteAheadLog {
                 try file.write(Self.magic, at: 0)
                 try file.sync()
                 try DurableFile.syncDirectory(containing: path)
-                (recovered, endOffset, truncatedTail) = ([], Self.magic.count, false)
+                (recovered, endOffset, truncatedTail, wasCreated) = ([], Self.magic.count, false, true)
             } else {
                 guard contents.starts(with: Self.magic) else {
                     throw .corrupt(path: path, detail: "not a HealthLedger write-ahead log")
                 }
                 let scan = Self.scan(contents)
-                (recovered, endOffset, truncatedTail) = (scan.records, scan.end, scan.end < contents.count)
+                (recovered, endOffset, truncatedTail, wasCreated) = (scan.records, scan.end, scan.end < contents.count, false)
                 if truncatedTail {
                     try file.truncate(to: endOffset)
                     try file.sync()

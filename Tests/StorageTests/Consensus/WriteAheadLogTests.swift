@@ -14,12 +14,12 @@ import TestSupport
         let written = records(50, seed: 1)
         do {
             let log = try WriteAheadLog(path: scratch.file("wal"))
-            #expect(log.recovered.isEmpty)
+            #expect(log.recovered.isEmpty && log.wasCreated)
             for (index, record) in written.enumerated() { try log.append(record, sync: index % 7 == 0) }
         }
         let reopened = try WriteAheadLog(path: scratch.file("wal"))
         #expect(reopened.recovered == written)
-        #expect(!reopened.truncatedTail)
+        #expect(!reopened.truncatedTail && !reopened.wasCreated)
     }
 
     /// A crash in the middle of a write leaves part of a frame: every cut point keeps exactly the whole frames
@@ -71,6 +71,9 @@ import TestSupport
         try log.reset()
         try log.append([4], sync: true)
         #expect(try WriteAheadLog(path: scratch.file("wal")).recovered == [[4]])
+        try log.reset()
+        let emptied = try WriteAheadLog(path: scratch.file("wal"))
+        #expect(emptied.recovered.isEmpty && !emptied.wasCreated, "an emptied log is not a new one")
     }
 
     @Test func foreignFileIsRefusedAndLeftAlone() throws {
