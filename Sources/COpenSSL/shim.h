@@ -14,8 +14,17 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 
 static inline void hl_openssl_free(void *pointer) { OPENSSL_free(pointer); }
+
+// The TCP socket beneath a TLS connection: bytes written to it and not yet acknowledged by the peer
+// (SIOCOUTQ), or -1. Here because `ioctl` is variadic, which Swift does not import.
+static inline int hl_socket_unacknowledged_bytes(int descriptor) {
+    int bytes = 0;
+    return ioctl(descriptor, SIOCOUTQ, &bytes) == 0 ? bytes : -1;
+}
 
 // Wipes, then frees, memory OpenSSL allocated for secret data (decoded key DER).
 static inline void hl_openssl_clear_free(void *pointer, size_t length) { OPENSSL_clear_free(pointer, length); }

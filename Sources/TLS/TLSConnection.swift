@@ -163,15 +163,29 @@ public final class TLSConnection: @unchecked Sendable {
         }
     }
 
-    /// Writes every byte if the socket reports room now (`poll` without waiting), and returns true; returns
-    /// false without writing anything otherwise. For small writes: Linux reports room only when at least a
-    /// third of the send buffer (16 KiB or more) is free, so a record of a few KiB then goes out at once; a
-    /// larger one may still wait, up to `stallTimeoutMs` without progress, as in `write`.
+    /// Writes every byte if the socket's send buffer has room for all of them now, and returns true; returns
+    /// false without writing anything otherwise, so the caller never waits for the peer. Room is judged on
+    /// the safe side: half the buffer's size (the kernel counts its own bookkeeping in it too), less the bytes
+    /// not yet acknowledged, against the bytes and their TLS records' overhead. (Should the peer stop reading
+    /// all the same, the write waits up to `stallTimeoutMs` without progress, as in `write`.)
     public func writeIfWritable(_ bytes: [UInt8], stallTimeoutMs: Int) throws(TLSError) -> Bool {
-        var request = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-        guard poll(&request, 1, 0) > 0, request.revents & Int16(POLLOUT) != 0 else { return false }
+        guard sendBufferRoom() >= bytes.count + (bytes.count / Self.maxRecordPlaintextBytes + 1) * Self.recordOverheadBytes else { return false }
         try write(bytes, stallTimeoutMs: stallTimeoutMs)
         return true
+    }
+
+    /// The largest plaintext of one TLS record, and what a TLS 1.3 record adds to it (header, content type,
+    /// AEAD tag).
+    static let maxRecordPlaintextBytes = 16_384
+    static let recordOverheadBytes = 22
+
+    /// Bytes the socket can take now without waiting, on the safe side (see `writeIfWritable`); 0 if unknown.
+    private func sendBufferRoom() -> Int {
+        var size: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        let unacknowledged = hl_socket_unacknowledged_bytes(descriptor)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &size, &length) == 0, unacknowledged >= 0 else { return 0 }
+        return max(0, Int(size) / 2 - Int(unacknowledged))
     }
 
     /// Sends close_notify if the connection is healthy (one non-blocking attempt) and frees the TLS state.

@@ -12,11 +12,12 @@ import Foundation
 /// dialer reconnects. One writer (the current outbound link) takes frames at a time; a `Consumer` lets the
 /// link that owns it be cancelled without a missed wake-up.
 ///
-/// **Direct writes.** A small frame that finds the queue empty and the link's writer thread waiting is
-/// written by the thread that sends it (`attach(_:directWrite:)`), when the socket can take it at once:
-/// a vote or a gossiped transaction then costs no writer wake-up, and reaches the peer without waiting for
-/// that thread to be scheduled (on a busy machine, the larger part of a message's delay). The writer thread
-/// stays in `take` while a direct write is in flight, so frames never interleave and keep their order.
+/// **Direct writes.** A frame (up to `directWriteMaxBytes`) that finds the queue empty and the link's writer
+/// thread waiting is written by the thread that sends it (`attach(_:directWrite:)`), when the socket can take
+/// it at once: a vote or a gossiped transaction then costs no writer wake-up, and reaches the peer without
+/// waiting for that thread to be scheduled (on a busy machine, the larger part of a message's delay). The
+/// writer thread stays in `take` while a direct write is in flight, so frames never interleave and keep
+/// their order.
 final class PeerSendQueue: @unchecked Sendable {
     /// A writer's claim on the queue; cancelled when its link closes.
     final class Consumer: @unchecked Sendable {
@@ -31,9 +32,11 @@ final class PeerSendQueue: @unchecked Sendable {
         case notReady
     }
 
-    /// Frames up to this size may be written directly (votes, announcements, single transactions; a
-    /// proposal's block goes through the writer thread).
-    static let directWriteMaxBytes = 4 * 1024
+    /// Frames up to this size may be written directly: votes, announcements, single transactions, and a
+    /// proposal of some hundred transactions (written by the consensus thread when the socket has room for
+    /// it at once, it reaches the peer without waiting for a writer thread to be scheduled: 2–6 ms less at
+    /// half load, docs/PERFORMANCE.md). Larger frames (a full block) go through the writer thread.
+    static let directWriteMaxBytes = 256 * 1024
 
     enum Take {
         /// One or more encoded frames, in order.

@@ -47,6 +47,28 @@ import Testing
         #expect(receivedByClient == download)
     }
 
+    /// A write that must not wait for the peer (`writeIfWritable`) is taken whole while the send buffer has
+    /// room for it and refused, writing nothing, once it has not; what was taken arrives whole and in order.
+    @Test func writeIfWritableNeverWaitsForThePeer() throws {
+        let pair = SocketPair()
+        pair.shrinkBuffers()
+        let (server, client) = try connected(over: pair)
+        var written: [UInt8] = []
+        var taken = 0
+        while taken < 1_000 {
+            let bytes = [UInt8](repeating: UInt8(taken % 251), count: 1_000)
+            // The peer reads nothing meanwhile: a write that waited for it would fail after 50 ms.
+            guard try client.writeIfWritable(bytes, stallTimeoutMs: 50) else { break }
+            written += bytes
+            taken += 1
+        }
+        #expect(taken > 0 && taken < 1_000, "\(taken) writes taken")
+        #expect(try client.writeIfWritable([UInt8](repeating: 1, count: 64 * 1024), stallTimeoutMs: 50) == false)
+        #expect(try readExactly(server, written.count) == written)
+        #expect(try client.writeIfWritable([1, 2, 3], stallTimeoutMs: 50), "room again once the peer has read")
+        #expect(try readExactly(server, 3) == [1, 2, 3])
+    }
+
     @Test func closeSendsCloseNotifyAndThePeerReadsClosed() throws {
         let pair = SocketPair()
         let (server, client) = try connected(over: pair)

@@ -144,7 +144,7 @@ import Testing
     /// A queue with one consumer whose link writes directly into a `DirectWrites`; `gated` writes wait for
     /// the gate.
     func directQueue(gated: Bool = false) -> (PeerSendQueue, PeerSendQueue.Consumer, DirectWrites) {
-        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 100_000)
+        let queue = PeerSendQueue(maxFrames: 10, maxBytes: 1_000_000)
         let consumer = queue.makeConsumer()
         let writes = DirectWrites()
         if gated { writes.gate = DispatchSemaphore(value: 0) }
