@@ -81,4 +81,18 @@ import Consensus
         inbox.post(.stop)
         #expect(inbox.next().map { _ in true } == nil, "stopped")
     }
+
+    /// Asked for idle time, the inbox answers `idle` instead of sleeping, but only when nothing is due.
+    @Test func idleIsReturnedOnlyWhenNothingIsDue() {
+        let inbox = ConsensusInbox(capacity: 4)
+        guard case .idle? = inbox.next(idle: true) else { Issue.record("nothing due: idle"); return }
+        inbox.schedule(.startHeight(3), afterMs: 0)
+        #expect(inbox.post(.syncedBlocks([], from: 1)))
+        guard case .timer(.startHeight(3))? = inbox.next(idle: true) else { Issue.record("the due timer first"); return }
+        guard case .event(.syncedBlocks(_, from: 1))? = inbox.next(idle: true) else { Issue.record("then the event"); return }
+        inbox.schedule(.gossip, afterMs: 60_000)
+        guard case .idle? = inbox.next(idle: true) else { Issue.record("a timer not yet due leaves idle time"); return }
+        inbox.post(.stop)
+        #expect(inbox.next(idle: true).map { _ in true } == nil, "stopped")
+    }
 }

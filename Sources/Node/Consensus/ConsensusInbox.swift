@@ -36,7 +36,8 @@ enum ConsensusTimer: Hashable, Sendable {
 }
 
 /// The consensus thread's input: a bounded queue of events and a set of timers, under one condition
-/// variable. `next()` returns due timers first, then events in arrival order, and sleeps until either.
+/// variable. `next(idle:)` returns due timers first, then events in arrival order, and sleeps until either
+/// (or, when asked, returns `idle` instead of sleeping).
 ///
 /// Bounded: at most `capacity` events, and at most `maxBytes` of the messages they came in, wait; beyond,
 /// `post` refuses (the caller counts a drop). Consensus
@@ -46,6 +47,8 @@ final class ConsensusInbox: @unchecked Sendable {
     enum Item: Sendable {
         case event(ConsensusEvent)
         case timer(ConsensusTimer)
+        /// Nothing is due: returned instead of sleeping when the caller has work of its own to do meanwhile.
+        case idle
     }
 
     private let condition = NSCondition()
@@ -140,8 +143,9 @@ final class ConsensusInbox: @unchecked Sendable {
         }
     }
 
-    /// The next due timer or event, waiting for one; nil once `.stop` was posted.
-    func next() -> Item? {
+    /// The next due timer or event, waiting for one (or, with `idle`, returning `.idle` when none is due);
+    /// nil once `.stop` was posted.
+    func next(idle: Bool = false) -> Item? {
         condition.withLock {
             while true {
                 if stopped { return nil }
@@ -168,6 +172,7 @@ final class ConsensusInbox: @unchecked Sendable {
                     peersAheadPending = false
                     return .event(.peersAhead)
                 }
+                if idle { return .idle }
                 if let last = timers.last {
                     _ = condition.wait(until: Date(timeIntervalSinceNow: Double(last.dueNs - now) / 1e9))
                 } else {
