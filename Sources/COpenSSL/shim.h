@@ -1,5 +1,6 @@
 // The OpenSSL 3 headers HealthLedger uses, plus static inline wrappers for what Swift cannot import
-// (function-like macros). Only the Crypto and TLS modules include this.
+// (function-like macros, and one variadic system call the TLS module needs). Only the Crypto and TLS
+// modules include this.
 #ifndef HEALTHLEDGER_COPENSSL_SHIM_H
 #define HEALTHLEDGER_COPENSSL_SHIM_H
 
