@@ -38,10 +38,9 @@ enum NodeEffect {
 /// One validator of the simulated consortium: the node runtime around a `Tendermint` machine, as the real
 /// node will be, with simulated disk and network. It logs every consensus input before handling it, signs
 /// only through its `SigningGuard` (each signed message is logged before it leaves, so a restarted node's
-/// guard knows it), validates proposals with
-/// `ProposalValidation`, keeps a mempool fed by clients and gossip, floods new messages once to its peers,
-/// re-sends its own messages of the current height every gossip interval (with the polka that justifies a
-/// re-proposal), and catches up by block sync.
+/// guard knows it), validates proposals with `ProposalValidation`, keeps a mempool fed by clients and
+/// gossip, floods new messages once to its peers, re-sends its own messages of the current height every
+/// gossip interval (with the polka that justifies a re-proposal), and catches up by block sync.
 ///
 /// The Byzantine validator runs the same code but signs without a guard and equivocates: each proposal and
 /// vote it makes goes out in two conflicting versions, one to each half of its peers.
@@ -111,8 +110,9 @@ struct SimulatedNode {
 
     // MARK: Events
 
-    /// Starts the node (first boot or restart): rebuilds the consent state from the stored blocks, its
-    /// signing guard from its own messages in the log, and resumes the current height from the write-ahead log (or starts the next one).
+    /// Starts the node (first boot or restart): rebuilds the consent state from the stored blocks and its
+    /// signing guard from its own messages in the write-ahead log, and resumes the current height from the
+    /// log (or starts the next one).
     mutating func boot(atMs nowMs: UInt64) -> [NodeEffect] {
         begin(nowMs)
         isUp = true

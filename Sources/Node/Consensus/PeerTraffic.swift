@@ -148,6 +148,8 @@ final class PeerTraffic: @unchecked Sendable {
         }
         hand(signed, digest: digest, bytes: bytes, currentHeight: current)
     }
+
+    /// Whether `signed` carries a valid signature of its validator.
     private func isValid(_ signed: SignedVote) -> Bool {
         validatorKeys[Int(signed.validatorIndex)].isValidSignature(signed.signature, for: signed.vote.canonicalBytes)
     }

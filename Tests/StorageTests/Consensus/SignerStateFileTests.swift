@@ -12,7 +12,7 @@ import TestSupport
         var contents = SignerStateFile.magic + [UInt8](repeating: 0, count: 3 * 4096 - SignerStateFile.magic.count)
         for (index, slot) in slots.enumerated() {
             guard let slot else { continue }
-            let frame = WriteAheadLog.frame((0..<8).reversed().map { UInt8(truncatingIfNeeded: slot.saves >> (8 * $0)) } + slot.state)
+            let frame = WriteAheadLog.frame(slot.saves.bigEndianBytes + slot.state)
             contents.replaceSubrange((index + 1) * 4096..<(index + 1) * 4096 + frame.count, with: frame)
         }
         return contents
