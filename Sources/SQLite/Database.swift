@@ -39,7 +39,10 @@ public final class Database {
     public init(path: String, mode: Mode, synchronous: Synchronous = .full) throws(SQLiteError) {
         self.path = path
         self.handle = try Self.open(path: path, mode: mode)
-        // From here deinit closes the handle if a check below throws.
+        // From here deinit closes the handle if a check below throws. The busy timeout comes first: another
+        // connection checkpointing the file would otherwise fail the first statement at once.
+        let code = sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
+        guard code == SQLITE_OK else { throw SQLiteError(connection: handle, resultCode: code) }
         try execute("SELECT count(*) FROM sqlite_schema")
         try configure(mode: mode, synchronous: synchronous)
     }
@@ -65,8 +68,6 @@ public final class Database {
     }
 
     private func configure(mode: Mode, synchronous: Synchronous) throws(SQLiteError) {
-        let code = sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
-        guard code == SQLITE_OK else { throw SQLiteError(connection: handle, resultCode: code) }
         try execute("PRAGMA foreign_keys = ON")
         guard mode == .readWrite else { return }
         try enableWriteAheadLog()

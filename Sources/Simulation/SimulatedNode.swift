@@ -3,8 +3,8 @@ import Ledger
 import TestSupport
 
 /// What a node survives a crash with: its consensus write-ahead log (which also records what it signed) and
-/// its committed blocks. Everything else (mempool, consent state, caches, the machine itself) is rebuilt on
-/// restart.
+/// its committed blocks up to its last durable append. Everything else (mempool, consent state, caches, the
+/// machine itself, the blocks appended since) is rebuilt on restart: a crash here is one of the machine.
 struct NodeDisk {
     var log: [[UInt8]] = []
     var blocks: [CommittedBlock] = []
@@ -28,6 +28,8 @@ enum NodeEffect {
     case signed(SigningPosition, SHA256Digest, value: SHA256Digest?)
     case refused(SigningRefusal)
     case synced(fromPeer: Int, blocks: Int)
+    /// Blocks its log showed decided, stored again after a crash took them from its chain.
+    case restored(blocks: Int)
     /// A proposal this node will not prevote as new: invalid (with the reason) or untimely.
     case proposalRefused(height: UInt64, round: UInt32, reason: String)
     /// Something that must never happen inside a node (its own committed block rejected, a damaged disk).
@@ -57,6 +59,9 @@ struct SimulatedNode {
     private let injectedFault: InjectedFault?
 
     private(set) var disk = NodeDisk()
+    /// Blocks committed since the last durable append (not on the disk: a crash loses them, and the log keeps
+    /// their heights until the next durable append, as the node's chain store and log do).
+    private var unsyncedBlocks: [CommittedBlock] = []
     private(set) var isUp = false
     /// Bumped at each crash, so that timers of an earlier life do not fire.
     private(set) var incarnation = 0
@@ -83,6 +88,9 @@ struct SimulatedNode {
     private var crashBudget: Int?
 
     static let maxMempool = 2_000
+    /// A decided block's append reaches the disk once every this many heights (fewer than the node's, so
+    /// that crashes find blocks to restore from the log often).
+    static let heightsPerDurableAppend: UInt64 = 4
 
     init(index: Int, genesis: Genesis, key: Ed25519.PrivateKey, isByzantine: Bool, clockSkewMs: Int64, gossipIntervalMs: UInt64,
          seed: UInt64, injectedFault: InjectedFault? = nil) {
@@ -108,6 +116,9 @@ struct SimulatedNode {
 
     var headHeight: UInt64 { verifier.height }
 
+    /// The node's chain: the blocks on its disk, then those appended since its last durable append.
+    var storedBlocks: [CommittedBlock] { disk.blocks + unsyncedBlocks }
+
     // MARK: Events
 
     /// Starts the node (first boot or restart): rebuilds the consent state from the stored blocks and its
@@ -132,19 +143,29 @@ struct SimulatedNode {
         knownCommittedHeights = Array(repeating: 0, count: genesis.validators.count)
         machine = Tendermint(configuration: configuration)
         emit(.schedule(.gossip, afterMs: gossipIntervalMs))
-        if let first = disk.log.first, case let .startHeight(height, _)? = try? ConsensusInput(canonicalBytes: first),
-            height == headHeight + 1 {
-            do {
-                let replay = try ConsensusReplay.replay(disk.log, configuration: configuration)
-                machine = replay.machine
-                recallOwnMessages()
-                perform(replay.pendingActions)
-            } catch {
-                return finish(with: .violation("node \(index): its write-ahead log does not replay: \(error)"))
-            }
-        } else {
-            beginHeight(headHeight + 1)
+        let resumption: ConsensusReplay.Resumption?
+        do {
+            resumption = try ConsensusReplay.resuming(disk.log, storedHeight: headHeight, configuration: configuration)
+        } catch {
+            return finish(with: .violation("node \(index): its write-ahead log does not replay: \(error)"))
         }
+        guard let resumption else {
+            beginHeight(headHeight + 1)
+            return finish()
+        }
+        for committed in resumption.decided {
+            do {
+                _ = try verifier.append(committed)
+            } catch {
+                return finish(with: .violation("node \(index): a block its log decided no longer applies: \(error)"))
+            }
+            guard durable({ $0.blocks.append(committed) }) else { return finish() }
+            emit(.committed(committed))
+        }
+        if !resumption.decided.isEmpty { emit(.restored(blocks: resumption.decided.count)) }
+        machine = resumption.current.machine
+        recallOwnMessages()
+        perform(resumption.current.pendingActions)
         return finish()
     }
 
@@ -158,6 +179,7 @@ struct SimulatedNode {
         isUp = false
         incarnation += 1
         crashBudget = nil
+        unsyncedBlocks = []
     }
 
     /// A client submits `transaction` here. Returns whether the node accepted it into its mempool.
@@ -195,7 +217,7 @@ struct SimulatedNode {
         case let .proposal(signed):
             receiveProposal(signed, bytes: bytes, digest: digest, from: sender)
         case let .syncRequest(request):
-            let response = BlockSync.response(to: request, headHeight: headHeight) { [disk] in disk.blocks[Int($0) - 1] }
+            let response = BlockSync.response(to: request, headHeight: headHeight) { [storedBlocks] in storedBlocks[Int($0) - 1] }
             emit(.send(to: sender, bytes: PeerMessage.syncResponse(response).canonicalBytes))
         case let .syncResponse(response):
             applySync(response, from: sender)
@@ -281,7 +303,9 @@ struct SimulatedNode {
             } catch {
                 break
             }
-            guard durable({ $0.blocks.append(block) }) else { return }
+            // A synced block's append is durable, and with it those before.
+            guard durable({ [unsyncedBlocks] in $0.blocks += unsyncedBlocks + [block] }) else { return }
+            unsyncedBlocks = []
             afterCommit(block)
             applied += 1
         }
@@ -292,13 +316,17 @@ struct SimulatedNode {
 
     // MARK: Consensus
 
-    /// Starts `height` with a fresh log: its `startHeight`, then the next-height messages the machine had
-    /// buffered, so that a replay rebuilds them.
+    /// Starts `height` in the log (emptied first when every block is on the disk): its `startHeight`, then the
+    /// next-height messages the machine had buffered, so that a replay rebuilds them.
     private mutating func beginHeight(_ height: UInt64) {
         guard height == headHeight + 1, machine.height < height else { return }
         let start = ConsensusInput.startHeight(height: height, previousBlockTimeMs: verifier.headTimeMs)
-        let carried = machine.carriedInputs(into: height)
-        guard durable({ $0.log = [] }), durable({ $0.log = [start.canonicalBytes] + carried.map(\.canonicalBytes) }) else { return }
+        let records = [start.canonicalBytes] + machine.carriedInputs(into: height).map(\.canonicalBytes)
+        if unsyncedBlocks.isEmpty {
+            guard durable({ $0.log = [] }), durable({ $0.log = records }) else { return }
+        } else {
+            guard durable({ $0.log += records }) else { return }
+        }
         ownMessages = []
         seenMessages = []
         behindAtHeight = nil
@@ -468,7 +496,7 @@ struct SimulatedNode {
     private mutating func commit(_ committed: CommittedBlock) {
         let height = committed.height
         if height <= headHeight {
-            let stored = disk.blocks[Int(height) - 1].block.header.hash
+            let stored = storedBlocks[Int(height) - 1].block.header.hash
             if stored != committed.block.header.hash {
                 emit(.violation("node \(index) decided block \(committed.block.header.hash) at height \(height) but stored \(stored)"))
             }
@@ -479,7 +507,12 @@ struct SimulatedNode {
             } catch {
                 return emit(.violation("node \(index): its own decision at height \(height) fails verification: \(error)"))
             }
-            guard durable({ $0.blocks.append(committed) }) else { return }
+            if height >= UInt64(disk.blocks.count) + Self.heightsPerDurableAppend {
+                guard durable({ [unsyncedBlocks] in $0.blocks += unsyncedBlocks + [committed] }) else { return }
+                unsyncedBlocks = []
+            } else {
+                unsyncedBlocks.append(committed)
+            }
             afterCommit(committed)
         }
         emit(.schedule(.startHeight(height + 1), afterMs: genesis.consensus.blockIntervalMs))

@@ -111,6 +111,8 @@ public struct SimulationReport: Sendable {
     public let messagesSent: Int
     public let messagesLost: Int
     public let crashes: Int
+    /// Blocks that restarted nodes stored again from their logs (a crash had taken them from the chain).
+    public let restoredBlocks: Int
     /// Trace lines: the recent ones, or all with `keepsFullTrace`.
     public let trace: [String]
 
@@ -161,7 +163,7 @@ public struct Simulation {
     private var decidedHashes: [UInt64: SHA256Digest] = [:]
     private var signedByHonest: [Int: [SigningPosition: SHA256Digest]] = [:]
     private var evidenceReports: [(node: Int, evidence: Evidence)] = []
-    private var counters = (sent: 0, lost: 0, crashes: 0)
+    private var counters = (sent: 0, lost: 0, crashes: 0, restored: 0)
 
     /// Runs the simulation of `seed` and checks it.
     public static func run(seed: UInt64, options: SimulationOptions = SimulationOptions()) -> SimulationReport {
@@ -334,6 +336,9 @@ public struct Simulation {
                 if node != byzantine { throw CheckFailed(reason: "honest validator \(node): signing guard refused: \(refusal)") }
             case let .synced(peer, blocks):
                 trace.record(.synced(node: node, fromPeer: peer, blocks: blocks), atMs: nowMs)
+            case let .restored(blocks):
+                counters.restored += blocks
+                trace.record(.restored(node: node, blocks: blocks), atMs: nowMs)
             case let .proposalRefused(height, round, reason):
                 trace.record(.proposalRefused(node: node, height: height, round: round, reason: reason), atMs: nowMs)
             case let .violation(reason):
@@ -377,7 +382,7 @@ public struct Simulation {
     // MARK: Final checks
 
     private func checkFinalState() throws {
-        let chains = honestNodes.map { (node: $0, blocks: nodes[$0].disk.blocks) }
+        let chains = honestNodes.map { (node: $0, blocks: nodes[$0].storedBlocks) }
         try checkAgreement(chains)
         try checkChainsVerify(chains)
         try checkAcknowledgements(chains)
@@ -443,16 +448,19 @@ public struct Simulation {
         }
     }
 
-    /// Each node's write-ahead log, replayed into a fresh machine, gives its live machine.
+    /// Each node's write-ahead log, its height in progress replayed into a fresh machine, gives its live machine.
     private func checkReplay() throws {
-        for node in nodes where node.isUp && !node.disk.log.isEmpty {
-            let replay: ConsensusReplay
+        for node in nodes where node.isUp && !node.disk.log.isEmpty && node.machine.height > 0 {
+            let resumption: ConsensusReplay.Resumption?
             do {
-                replay = try ConsensusReplay.replay(node.disk.log, configuration: ConsensusConfiguration(genesis: genesis, ownIndex: node.index))
+                resumption = try ConsensusReplay.resuming(node.disk.log, storedHeight: node.machine.height - 1,
+                                                          configuration: ConsensusConfiguration(genesis: genesis, ownIndex: node.index))
             } catch {
                 throw CheckFailed(reason: "node \(node.index)'s write-ahead log does not replay: \(error)")
             }
-            guard replay.machine == node.machine else { throw CheckFailed(reason: "node \(node.index)'s write-ahead log replays to another state") }
+            guard resumption?.current.machine == node.machine else {
+                throw CheckFailed(reason: "node \(node.index)'s write-ahead log replays to another state")
+            }
         }
     }
 
@@ -460,14 +468,15 @@ public struct Simulation {
 
     private func report(failure: String?) -> SimulationReport {
         let highest = honestNodes.max { nodes[$0].headHeight < nodes[$1].headHeight }
-        let committed = highest.map { nodes[$0].disk.blocks.reduce(0) { $0 + $1.block.entries.count } } ?? 0
+        let committed = highest.map { nodes[$0].storedBlocks.reduce(0) { $0 + $1.block.entries.count } } ?? 0
         return SimulationReport(
             seed: seed, failure: failure.map { SimulationFailure(seed: seed, reason: $0, recentEvents: trace.recentLines) },
             traceHash: trace.hashText, eventCount: trace.eventCount, simulatedMs: nowMs, heights: nodes.map(\.headHeight),
-            headHash: highest.flatMap { nodes[$0].disk.blocks.last?.block.header.hash.hex } ?? genesis.hash.hex,
+            headHash: highest.flatMap { nodes[$0].storedBlocks.last?.block.header.hash.hex } ?? genesis.hash.hex,
             byzantineValidator: byzantine, plan: plan.description, committedTransactions: committed,
             acknowledgedTransactions: acknowledgements.count, evidenceReports: evidenceReports.count,
-            messagesSent: counters.sent, messagesLost: counters.lost, crashes: counters.crashes, trace: trace.lines)
+            messagesSent: counters.sent, messagesLost: counters.lost, crashes: counters.crashes,
+            restoredBlocks: counters.restored, trace: trace.lines)
     }
 
     /// The peer message kind of encoded bytes, read without decoding (for the trace).

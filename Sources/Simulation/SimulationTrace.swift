@@ -16,6 +16,7 @@ struct SimulationTrace {
         case acknowledged(node: Int, TransactionID, height: UInt64)
         case evidence(node: Int, against: UInt16, height: UInt64)
         case synced(node: Int, fromPeer: Int, blocks: Int)
+        case restored(node: Int, blocks: Int)
         case phase(String)
         case proposalRefused(node: Int, height: UInt64, round: UInt32, reason: String)
         case signed(node: Int, SigningPosition, value: SHA256Digest?)
@@ -92,6 +93,7 @@ struct SimulationTrace {
         case let .evidence(node, against, height): [9, UInt64(node), UInt64(against), height].forEach { mix($0) }
         case let .synced(node, peer, blocks): [10, UInt64(node), UInt64(peer), UInt64(blocks)].forEach { mix($0) }
         case let .phase(name): [11, UInt64(name.utf8.count)].forEach { mix($0) }
+        case let .restored(node, blocks): [14, UInt64(node), UInt64(blocks)].forEach { mix($0) }
         case let .signed(node, position, value):
             [13, UInt64(node), position.height, UInt64(position.round), UInt64(position.step.rawValue)].forEach { mix($0) }
             mix(value ?? .zero)
@@ -122,6 +124,7 @@ struct SimulationTrace {
         case let .evidence(node, against, height): return "node \(node) reports evidence against validator \(against) at height \(height)"
         case let .synced(node, peer, blocks): return "node \(node) synced \(blocks) blocks from node \(peer)"
         case let .phase(name): return "---- \(name)"
+        case let .restored(node, blocks): return "node \(node) stores \(blocks) blocks again from its log"
         case let .signed(node, position, value): return "node \(node) signs \(position) for \(value.map { String($0.hex.prefix(12)) } ?? "nil")"
         case let .proposalRefused(node, height, round, reason): return "node \(node) refuses the proposal of \(height)/\(round): \(reason)"
         }

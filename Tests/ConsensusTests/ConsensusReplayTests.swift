@@ -179,6 +179,47 @@ import TestSupport
             let replay = try ConsensusReplay.replay(stale.map(\.canonicalBytes), configuration: configuration)
             #expect(replay.machine == clean.machine)
             #expect(replay.pendingActions == clean.pendingActions)
+            let resumed = try #require(try ConsensusReplay.resuming(stale.map(\.canonicalBytes), storedHeight: 1, configuration: configuration))
+            #expect(resumed.decided.isEmpty && resumed.current.machine == clean.machine)
+        }
+    }
+
+    /// The log keeps the heights whose blocks the chain store may have lost (appends not on disk yet when the
+    /// machine stopped): resuming gives back the blocks decided above the stored height, with their
+    /// certificates, and the replay of the height in progress; nothing when the store holds every height.
+    @Test func aLogOfSeveralHeightsGivesBackTheDecisionsAboveTheStore() throws {
+        var driver = Driver()
+        driver.run()
+        let firstHeightRecords = driver.log.count
+        let genesis = driver.fixture.genesis
+        let next = Block(entries: [], height: 2, timeMs: driver.blockA.header.timeMs + 1, previousHash: driver.blockA.header.hash,
+                         proposer: genesis.validators[2].key, genesis: genesis)
+        driver.input(.startHeight(height: 2, previousBlockTimeMs: driver.blockA.header.timeMs))
+        driver.input(.proposal(driver.fixture.signedProposal(next, round: 0), check: .accepted))
+        driver.input(.vote(driver.fixture.vote(.prevote, round: 0, for: next, by: 1, height: 2)))
+        let configuration = driver.fixture.configuration(own: 0)
+        let secondHeight = try ConsensusReplay.replay(Array(driver.log[firstHeightRecords...]), configuration: configuration)
+
+        let lost = try #require(try ConsensusReplay.resuming(driver.log, storedHeight: 0, configuration: configuration))
+        #expect(lost.decided == driver.committed && lost.decided.map(\.block) == [driver.blockA])
+        #expect(lost.current.machine == driver.machine && lost.current.machine == secondHeight.machine)
+        #expect(lost.current.pendingActions == secondHeight.pendingActions)
+        let stored = try #require(try ConsensusReplay.resuming(driver.log, storedHeight: 1, configuration: configuration))
+        #expect(stored.decided.isEmpty && stored.current.machine == driver.machine)
+        #expect(try ConsensusReplay.resuming(driver.log, storedHeight: 2, configuration: configuration) == nil)
+        #expect(try ConsensusReplay.resuming([], storedHeight: 0, configuration: configuration) == nil)
+    }
+
+    /// A later height's start after a height the log shows undecided cannot come from this node's runtime
+    /// (it moves on by deciding, or by durably storing fetched blocks, which empties the log): refused.
+    @Test func aLaterHeightAfterAnUndecidedOneIsRefused() throws {
+        var fixture = ConsensusFixture()
+        let block = fixture.block(proposer: 1)
+        let log: [ConsensusInput] = [.startHeight(height: 1, previousBlockTimeMs: fixture.genesis.genesisTimeMs),
+                                     .proposal(fixture.signedProposal(block, round: 0), check: .accepted),
+                                     .startHeight(height: 2, previousBlockTimeMs: block.header.timeMs)]
+        #expect(throws: ReplayError.undecided(height: 1)) {
+            try ConsensusReplay.resuming(log.map(\.canonicalBytes), storedHeight: 0, configuration: fixture.configuration(own: 0))
         }
     }
 

@@ -315,6 +315,45 @@ import Transport
         #expect(try consortium.blockHashes(2, through: head + 3) == consortium.blockHashes(0, through: head + 3))
     }
 
+    /// Only one append in `heightsPerDurableAppend` is synced, so a crash of the machine may take the chain
+    /// store's last blocks, never the consensus log's heights since its last synced append: a validator
+    /// started on a store that lost them (rebuilt here with the blocks before the log's first height, as it
+    /// was on disk then) stores them again from its log, with the same hashes, and goes on committing.
+    @Test func blocksTheStoreLostAreStoredAgainFromTheLog() throws {
+        let consortium = try InProcessConsortium(running: [0, 1, 2])
+        #expect(consortium.waitForHeight(2))
+        try consortium.start(3) { $0.heightsPerDurableAppend = 1_000 }
+        let joined = consortium.store(3).headHeight
+        #expect(eventually(timeoutMs: 30_000) { consortium.store(3).headHeight >= joined + 6 })
+        let stopped = consortium.store(3)
+        consortium.stop(3)
+        let decidedThrough = stopped.headHeight
+        let firstRecord = try WriteAheadLog(path: consortium.dataDirectory(3).consensusLogFile).recovered.first
+        guard let firstRecord, case let .startHeight(logStart, _) = try ConsensusInput(canonicalBytes: firstRecord) else {
+            Issue.record("the log does not start a height")
+            return
+        }
+        try #require(logStart + 1 <= decidedThrough, "the log holds decided heights \(logStart)...\(decidedThrough)")
+
+        let ledger = consortium.dataDirectory(3).ledgerDatabase
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: ledger + suffix) }
+        do {
+            let rebuilt = try ChainStore(path: ledger, genesis: consortium.genesis)
+            let executor = BlockExecutor(genesis: consortium.genesis)
+            for height in 1..<logStart {
+                let block = try #require(try consortium.store(0).block(at: height))
+                try rebuilt.append(block, changes: try executor.execute(block.block, state: rebuilt))
+            }
+        }
+        try consortium.start(3) { $0.heightsPerDurableAppend = 1_000 }
+        #expect(eventually(timeoutMs: 15_000) { consortium.logs[3].all.contains { $0.contains("consensus.replayed") } })
+        let replayed = consortium.logs[3].all.last { $0.contains("consensus.replayed") } ?? ""
+        #expect(!replayed.contains("\"restored\":0"), "\(replayed)")
+        #expect(consortium.logs[3].all.contains { $0.contains("block.committed") && $0.contains("\"source\":\"log\"") })
+        #expect(consortium.waitForHeight(decidedThrough + 2))
+        #expect(try consortium.blockHashes(3, through: decidedThrough + 2) == consortium.blockHashes(0, through: decidedThrough + 2))
+    }
+
     /// The signer state file of an earlier version, in its first format: magic, u32 length, the first 8
     /// bytes of SHA-256(state), state.
     private func writeEarlierSignerState(_ state: LastSigned, to path: String, damaged: Bool = false) throws {

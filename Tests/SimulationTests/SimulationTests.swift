@@ -8,11 +8,12 @@ import Testing
     static let seedCount = 200
 
     /// Seeds 1...200 with the default fault mix: drops, delays, duplicates, reordering, partitions, crashes
-    /// with restarts from the write-ahead log, and one equivocating validator. Each must pass every check;
-    /// the aggregate shows the faults really happened.
+    /// with restarts from the write-ahead log (a crash also takes the blocks appended since the last durable
+    /// append, which the log gives back), and one equivocating validator. Each must pass every check; the
+    /// aggregate shows the faults really happened.
     @Test func twoHundredSeedsPassEveryCheck() {
         let started = Date()
-        var totals = (lost: 0, crashes: 0, evidence: 0, acknowledged: 0, maxHeight: UInt64(0), minHeight: UInt64.max)
+        var totals = (lost: 0, crashes: 0, restored: 0, evidence: 0, acknowledged: 0, maxHeight: UInt64(0), minHeight: UInt64.max)
         for seed in 1...UInt64(Self.seedCount) {
             let report = Simulation.run(seed: seed)
             if let failure = report.failure {
@@ -21,6 +22,7 @@ import Testing
             }
             totals.lost += report.messagesLost
             totals.crashes += report.crashes
+            totals.restored += report.restoredBlocks
             totals.evidence += report.evidenceReports
             totals.acknowledged += report.acknowledgedTransactions
             let honestHeights = report.heights.enumerated().filter { $0.offset != report.byzantineValidator }.map(\.element)
@@ -29,6 +31,7 @@ import Testing
         }
         print("SimulationTests: \(Self.seedCount) seeds in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; \(totals)")
         #expect(totals.lost > 1_000 && totals.crashes > 50 && totals.evidence > Self.seedCount, "faults were injected: \(totals)")
+        #expect(totals.restored > 0, "crashes took appended blocks that the logs gave back: \(totals)")
         #expect(totals.acknowledged > 10 * Self.seedCount, "transactions were committed: \(totals)")
         #expect(totals.minHeight >= 2, "every honest node committed past its first block in every run: \(totals)")
     }

@@ -6,11 +6,14 @@ public enum ReplayError: Error, Hashable, Sendable, CustomStringConvertible {
     case undecodable(index: Int, DecodingError)
     /// The log does not begin with the `startHeight` of the height it covers.
     case missingStartHeight
+    /// The log holds the start of a later height, but not the decision of this one.
+    case undecided(height: UInt64)
 
     public var description: String {
         switch self {
         case let .undecodable(index, error): return "write-ahead log record \(index): \(error)"
         case .missingStartHeight: return "the write-ahead log does not begin with the start of a height"
+        case let .undecided(height): return "the write-ahead log starts height \(height + 1) without deciding height \(height)"
         }
     }
 }
@@ -32,8 +35,52 @@ public struct ConsensusReplay: Sendable {
     /// The actions still to perform, in the order the machine produced them.
     public let pendingActions: [ConsensusAction]
 
-    /// Replays `records` (the whole log, oldest first) into a fresh machine with `configuration`.
+    /// Replays `records` (the log of one height, oldest first) into a fresh machine with `configuration`.
     public static func replay(_ records: [[UInt8]], configuration: ConsensusConfiguration) throws(ReplayError) -> ConsensusReplay {
+        try replay(inputs: decode(records), configuration: configuration)
+    }
+
+    /// Where a restarted validator resumes from a log that may hold several heights, each from its
+    /// `startHeight` (the log is emptied only once the chain store's appends are on disk, so it keeps the
+    /// heights whose blocks a power loss may have taken from the store): the blocks decided at heights above
+    /// `storedHeight` before the last, which the store must get back, and the replay of the last height.
+    /// Nil when the log holds no height above `storedHeight` (the validator starts the next height afresh).
+    ///
+    /// A height's records run to the `startHeight` of the next; records of other heights among them (left
+    /// behind by an emptying that had not reached the disk) change nothing, as in a one-height log.
+    public static func resuming(_ records: [[UInt8]], storedHeight: UInt64,
+                                configuration: ConsensusConfiguration) throws(ReplayError) -> Resumption? {
+        let inputs = try decode(records)
+        var heights: [[ConsensusInput]] = []
+        for input in inputs {
+            if case let .startHeight(height, _) = input, height == storedHeight + 1 + UInt64(heights.count) {
+                heights.append([input])
+            } else if !heights.isEmpty {
+                heights[heights.count - 1].append(input)
+            }
+        }
+        guard let last = heights.popLast() else { return nil }
+        var decided: [CommittedBlock] = []
+        for height in heights {
+            let replayed = try replay(inputs: height, configuration: configuration)
+            let commits = replayed.pendingActions.compactMap { action -> CommittedBlock? in
+                if case let .commit(committed) = action { committed } else { nil }
+            }
+            guard let committed = commits.first else { throw .undecided(height: replayed.machine.height) }
+            decided.append(committed)
+        }
+        return Resumption(decided: decided, current: try replay(inputs: last, configuration: configuration))
+    }
+
+    /// What `resuming` found in a log.
+    public struct Resumption: Sendable {
+        /// Blocks the log shows this validator decided, above the stored height, oldest first.
+        public let decided: [CommittedBlock]
+        /// The height after them, replayed.
+        public let current: ConsensusReplay
+    }
+
+    private static func decode(_ records: [[UInt8]]) throws(ReplayError) -> [ConsensusInput] {
         var inputs: [ConsensusInput] = []
         inputs.reserveCapacity(records.count)
         for (index, record) in records.enumerated() {
@@ -43,6 +90,10 @@ public struct ConsensusReplay: Sendable {
                 throw .undecodable(index: index, error)
             }
         }
+        return inputs
+    }
+
+    private static func replay(inputs: [ConsensusInput], configuration: ConsensusConfiguration) throws(ReplayError) -> ConsensusReplay {
         guard case .startHeight? = inputs.first else { throw .missingStartHeight }
         var machine = Tendermint(configuration: configuration)
         let actionsPerInput = inputs.map { machine.handle($0) }

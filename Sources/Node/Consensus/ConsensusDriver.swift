@@ -154,32 +154,54 @@ final class ConsensusDriver: @unchecked Sendable {
     private var store: ChainStore { service.store }
     private var head: ChainHead { ChainHead(height: store.headHeight, hash: store.headHash, timeMs: store.headTimeMs) }
 
-    /// Resumes the height the write-ahead log holds (if it is the next one), or starts the next height.
+    /// Resumes from the write-ahead log: stores again the blocks it shows decided that the chain store lost
+    /// (appends not yet on disk when the machine stopped), then resumes the height in progress, or starts the
+    /// next height when the log holds none above the store.
     private func recover() {
         directory.setOwnHeight(store.headHeight)
         inbox.schedule(.gossip, afterMs: settings.gossipIntervalMs)
         let records = writeAheadLog.recovered
-        guard let first = records.first, case let .startHeight(height, _)? = try? ConsensusInput(canonicalBytes: first),
-            height == store.headHeight + 1
-        else { return beginHeight(store.headHeight + 1) }
+        let resumption: ConsensusReplay.Resumption
+        do {
+            guard let found = try ConsensusReplay.resuming(records, storedHeight: store.headHeight, configuration: configuration) else {
+                return beginHeight(store.headHeight + 1)
+            }
+            resumption = found
+        } catch {
+            // The signing guard, rebuilt from the same records, still refuses whatever they show signed.
+            service.log.error("consensus.replay_failed", ["error": error.description, "height": store.headHeight + 1])
+            return beginHeight(store.headHeight + 1)
+        }
         do {
             // What a process crash left in the log may not be on disk yet: sync it before any of it is sent again.
             try writeAheadLog.sync()
         } catch {
             return halt("cannot sync the consensus log: \(error)")
         }
-        do {
-            let replay = try ConsensusReplay.replay(records, configuration: configuration)
-            machine = replay.machine
-            service.log.info("consensus.replayed", ["height": machine.height, "round": machine.round, "records": records.count,
-                                                    "pending": replay.pendingActions.count])
-            publishProgress()
-            resendOwnMessages(rounds: 0...machine.round)
-            perform(replay.pendingActions)
-        } catch {
-            service.log.error("consensus.replay_failed", ["error": error.description, "height": height])
-            beginHeight(store.headHeight + 1)
+        for committed in resumption.decided {
+            guard restore(committed) else { return }
         }
+        let replay = resumption.current
+        machine = replay.machine
+        service.log.info("consensus.replayed", ["height": machine.height, "round": machine.round, "records": records.count,
+                                                "pending": replay.pendingActions.count, "restored": resumption.decided.count])
+        publishProgress()
+        resendOwnMessages(rounds: 0...machine.round)
+        perform(replay.pendingActions)
+    }
+
+    /// Stores, durably, a block this validator decided before it stopped, which the chain store lost. False
+    /// (and halted) when it cannot.
+    private func restore(_ committed: CommittedBlock) -> Bool {
+        let started = DispatchTime.now()
+        do {
+            try store.append(committed, changes: service.executor.execute(committed.block, state: store.writerView))
+        } catch {
+            halt("cannot store block \(committed.height) again from the consensus log: \(error)")
+            return false
+        }
+        afterCommit(committed, startedAt: started, source: "log")
+        return true
     }
 
     // MARK: Inputs
@@ -285,8 +307,8 @@ final class ConsensusDriver: @unchecked Sendable {
 
     // MARK: Heights
 
-    /// Starts `height` with a fresh log: its `startHeight`, then the next-height messages the machine had
-    /// buffered, so that a replay rebuilds them.
+    /// Starts `height` in the log (emptied first when every stored block is on disk): its `startHeight`, then
+    /// the next-height messages the machine had buffered, so that a replay rebuilds them.
     private func beginHeight(_ height: UInt64) {
         guard haltReason == nil, height == store.headHeight + 1, machine.height < height else { return }
         awaitingStart = nil
@@ -332,9 +354,10 @@ final class ConsensusDriver: @unchecked Sendable {
         inbox.schedule(.startHeight(height), afterMs: genesis.consensus.blockIntervalMs)
     }
 
-    /// Empties the log unless it is empty already (the truncation reaches the disk with the next sync).
+    /// Empties the log, unless it is empty already or holds a height whose block may not be on disk in the
+    /// chain store yet (the truncation reaches the disk with the next sync).
     private func resetLog() throws(StorageError) {
-        guard recordsSinceReset > 0 else { return }
+        guard recordsSinceReset > 0, store.durableHeight >= store.headHeight else { return }
         try writeAheadLog.reset()
         recordsSinceReset = 0
     }
@@ -479,7 +502,19 @@ final class ConsensusDriver: @unchecked Sendable {
 
     // MARK: Commits
 
-    /// Appends the decided block (one durable transaction), resets the log, wakes the waiters, and moves on.
+    /// The log's size at which a decided block's append is made durable whatever the height.
+    static let logBytesForDurableAppend = 8 << 20
+
+    /// Whether the append of the block decided at `height` is made durable (`synchronous=FULL`, a sync): once
+    /// every `settings.heightsPerDurableAppend` heights, or once the log reaches `logBytesForDurableAppend`.
+    /// The others only reach the operating system (NORMAL), and the log keeps their heights until a durable
+    /// append: most heights then cost no sync of the chain store (docs/CONSENSUS.md section 10).
+    private func needsDurableAppend(at height: UInt64) -> Bool {
+        height >= store.durableHeight + settings.heightsPerDurableAppend || writeAheadLog.byteCount >= Self.logBytesForDurableAppend
+    }
+
+    /// Appends the decided block (durably once every `heightsPerDurableAppend` heights), resets the log when
+    /// every stored block is on disk, wakes the waiters, and moves on.
     private func commit(_ committed: CommittedBlock) {
         let height = committed.height
         if height <= store.headHeight {
@@ -493,7 +528,7 @@ final class ConsensusDriver: @unchecked Sendable {
             do {
                 let changes = try knownChanges[committed.block.header.hash]
                     ?? service.executor.execute(committed.block, state: store.writerView)
-                try store.append(committed, changes: changes)
+                try store.append(committed, changes: changes, durable: needsDurableAppend(at: height))
             } catch {
                 return halt("cannot commit block \(height): \(error)")
             }

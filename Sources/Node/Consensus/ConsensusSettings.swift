@@ -37,6 +37,10 @@ public struct ConsensusSettings: Sendable {
     /// Honest catch-up checks every block it receives before asking again, far below this.
     public var syncAnswerBytesPerSecond = 32 * 1024 * 1024
     public var syncAnswerBurstBytes = 64 * 1024 * 1024
+    /// A decided block's append to the chain store is synced to disk once every this many heights (or when
+    /// the consensus log reaches 8 MiB); the others are not, and the log keeps their heights until a synced
+    /// one, so a machine crash loses none of them (docs/CONSENSUS.md section 10).
+    public var heightsPerDurableAppend: UInt64 = 16
 
     /// The defaults above.
     public init() {}

@@ -26,8 +26,10 @@ public struct AccessLogEntry: Sendable, Equatable {
 /// transaction ids, and the consent state (grants, enrolments, records, diagnose/plan accesses with their
 /// service results) kept current block by block, so opening a store never replays the chain.
 ///
-/// Each block is appended in one SQLite transaction with `synchronous=FULL`: when `append` returns, the
-/// block and its state changes are on disk, all or nothing.
+/// Each block is appended in one SQLite transaction, all or nothing. A durable append (`synchronous=FULL`) is
+/// on disk when `append` returns, with every append before it; another (`synchronous=NORMAL`) survives a
+/// crash of the process but may be lost, with the appends after it, to a crash of the machine, until the
+/// next durable append (`durableHeight`). The consensus log keeps those heights until then (CONSENSUS.md).
 ///
 /// Thread-safe: one writer connection (appends and single-use requests) behind a write lock, and a pool of
 /// reader connections for state look-ups, so API reads and admission checks do not queue behind a block
@@ -56,6 +58,10 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     let checkpointer: WALCheckpointer
     private let memoryLock = NSLock()
     private var head: (height: UInt64, hash: SHA256Digest, timeMs: UInt64)
+    /// The height through which the blocks are known to be on disk (under `memoryLock`).
+    private var durableThrough: UInt64 = 0
+    /// The writer connection's `synchronous` mode now (touched only under the write lock).
+    private var writerSynchronous = Database.Synchronous.full
     /// Ids of committed entries not yet in the `tx_index` table, with their sequence numbers, and access
     /// entries (sequence numbers by patient) not yet in the `access_index` table: the same blocks.
     private var unindexed: UnindexedRows
@@ -190,11 +196,18 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     public var headHash: SHA256Digest { memoryLock.withLock { head.hash } }
     public var headTimeMs: UInt64 { memoryLock.withLock { head.timeMs } }
 
-    /// Appends a committed block and the state changes it makes (from `BlockExecutor.execute`), durably
-    /// and atomically. The caller has verified the block; this checks only that it extends the chain.
-    public func append(_ committed: CommittedBlock, changes: StateChanges) throws(StorageError) {
+    /// The height through which every block is known to be on disk, surviving a crash of the machine: that
+    /// of the last durable append (or commit of a used request) since the store was opened, 0 before one
+    /// (what an earlier process appended may still be only in the operating system's cache).
+    public var durableHeight: UInt64 { memoryLock.withLock { durableThrough } }
+
+    /// Appends a committed block and the state changes it makes (from `BlockExecutor.execute`), atomically;
+    /// with `durable`, on disk when this returns, together with every earlier append. The caller has verified
+    /// the block; this checks only that it extends the chain.
+    public func append(_ committed: CommittedBlock, changes: StateChanges, durable: Bool = true) throws(StorageError) {
         let header = committed.block.header
         try writing {
+            try setWriterSynchronous(durable ? .full : .normal)
             let currentHead = memoryLock.withLock { head }
             guard header.height == currentHead.height + 1, header.previousHash == currentHead.hash else {
                 throw StorageError.notNextBlock(expectedHeight: currentHead.height + 1, got: header.height)
@@ -233,6 +246,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                 for (patient, seq) in newAccesses { unindexed.insertAccess(patient: patient, seq: seq) }
                 if let flush, flush.isLastPart { flushing = nil }
                 head = (header.height, hash, header.timeMs)
+                if durable { durableThrough = header.height }
             }
             if let flush, flush.isLastPart { indexedHeight = flush.coveringThrough }
             indexFlush = flush.flatMap { $0.isLastPart ? nil : $0.advanced() }
@@ -345,7 +359,8 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     /// accepted again anyway).
     public func consumeRequest(_ id: SHA256Digest, expiresAtMs: UInt64, nowMs: UInt64) throws(StorageError) -> Bool {
         try writing {
-            try database.write { db in
+            try setWriterSynchronous(.full)
+            let fresh = try database.write { db in
                 try db.run("DELETE FROM used_requests WHERE expires_ms < ?", [.integer(Int64(clamping: nowMs))])
                 guard try db.queryOne("SELECT 1 FROM used_requests WHERE id = ?", [.blob(id.bytes)], { _ in true }) == nil else {
                     return false
@@ -353,7 +368,17 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                 try db.run("INSERT INTO used_requests (id, expires_ms) VALUES (?, ?)", [.blob(id.bytes), .integer(Int64(clamping: expiresAtMs))])
                 return true
             }
+            // A synchronous commit syncs the log, and with it every append before it.
+            if fresh { memoryLock.withLock { durableThrough = head.height } }
+            return fresh
         }
+    }
+
+    /// Sets the writer connection's `synchronous` mode for its next commits (under the write lock).
+    private func setWriterSynchronous(_ mode: Database.Synchronous) throws(SQLiteError) {
+        guard mode != writerSynchronous else { return }
+        try database.execute("PRAGMA synchronous = \(mode.rawValue)")
+        writerSynchronous = mode
     }
 
     /// The entry key for a position in a block.

@@ -5,8 +5,8 @@ import Crypto
 ///
 /// The file is a magic line followed by frames: `u32 length (big-endian) || first 8 bytes of SHA-256(payload)
 /// || payload`. A crash can leave a torn last frame; opening keeps every whole frame before it and cuts the
-/// file there. Records are opaque bytes to this type. The log holds one height at a time: once a height's
-/// block is durable in the chain store, `reset()` empties it.
+/// file there. Records are opaque bytes to this type. The log holds the heights whose blocks may not be on
+/// disk in the chain store yet: once they are, `reset()` empties it.
 public final class WriteAheadLog {
     public static let magic = Array("healthledger-wal/1\n".utf8)
     /// The largest record accepted (a proposal carries a whole block, at most 4 MiB plus its signature).
@@ -63,6 +63,9 @@ public final class WriteAheadLog {
         endOffset += frame.count
         if sync { try file.sync() }
     }
+
+    /// The log's length in bytes: the magic line and every whole frame.
+    public var byteCount: Int { endOffset }
 
     /// Forces every appended record to disk.
     public func sync() throws(StorageError) { try file.sync() }

@@ -190,6 +190,33 @@ import TestSupport
         }
     }
 
+    /// Appends that are not durable are stored and read back like the others, and survive the process;
+    /// `durableHeight` says through which height the blocks are on disk: that of the last durable append or
+    /// used request (a synchronous commit, which syncs every append before it), 0 in a store just opened.
+    @Test func durableHeightFollowsTheSynchronousCommits() throws {
+        let scratch = ScratchDirectory()
+        let (genesis, blocks, referenceState) = generatedChain(blocks: 6)
+        let executor = BlockExecutor(genesis: genesis)
+        do {
+            let store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis)
+            #expect(store.durableHeight == 0)
+            for (index, block) in blocks.prefix(5).enumerated() {
+                try store.append(block, changes: try executor.execute(block.block, state: store), durable: index == 2)
+                #expect(store.durableHeight == (index >= 2 ? 3 : 0), "after block \(block.height)")
+            }
+            #expect(try store.consumeRequest(SHA256.hash([1]), expiresAtMs: 10, nowMs: 1))
+            #expect(store.durableHeight == 5)
+            #expect(try !store.consumeRequest(SHA256.hash([1]), expiresAtMs: 10, nowMs: 1), "used once only")
+            for block in blocks.dropFirst(5) {
+                try store.append(block, changes: try executor.execute(block.block, state: store), durable: false)
+            }
+            #expect(store.headHeight == 7 && store.durableHeight == 5)
+        }
+        let reopened = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis)
+        #expect(reopened.headHeight == 7 && reopened.durableHeight == 0)
+        try expectSameState(reopened, referenceState, blocks: blocks)
+    }
+
     @Test func onlyTheNextBlockCanBeAppended() throws {
         let scratch = ScratchDirectory()
         let (genesis, blocks, _) = generatedChain(blocks: 3)
