@@ -88,8 +88,9 @@ struct SimulatedNode {
     private var crashBudget: Int?
 
     static let maxMempool = 2_000
-    /// A decided block's append reaches the disk once every this many heights (fewer than the node's, so
-    /// that crashes find blocks to restore from the log often).
+    /// A decided block's append reaches the disk once every this many heights, staggered by the node's
+    /// index as the node's are (fewer heights than the node's, so that crashes find blocks to restore from
+    /// the log often).
     static let heightsPerDurableAppend: UInt64 = 4
 
     init(index: Int, genesis: Genesis, key: Ed25519.PrivateKey, isByzantine: Bool, clockSkewMs: Int64, gossipIntervalMs: UInt64,
@@ -507,7 +508,9 @@ struct SimulatedNode {
             } catch {
                 return emit(.violation("node \(index): its own decision at height \(height) fails verification: \(error)"))
             }
-            if height >= UInt64(disk.blocks.count) + Self.heightsPerDurableAppend {
+            let interval = Self.heightsPerDurableAppend
+            let offset = UInt64(index) * interval / UInt64(genesis.validators.count)
+            if (height + offset) % interval == 0 || height >= UInt64(disk.blocks.count) + interval {
                 guard durable({ [unsyncedBlocks] in $0.blocks += unsyncedBlocks + [committed] }) else { return }
                 unsyncedBlocks = []
             } else {

@@ -20,7 +20,8 @@ public enum ReplayError: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// Rebuilds a validator's consensus state after a restart from its write-ahead log: the records of one
 /// height, beginning with that height's `startHeight`, decoded and handed to a fresh machine in order.
-/// Because the machine is deterministic, the result equals the state before the crash.
+/// Because the machine is deterministic, the result equals the state before the crash. A log that holds
+/// several heights is split by `resuming`, which also gives back the blocks decided before the last.
 ///
 /// Replay also returns the actions the runtime still owes: those the log shows no follow-up for. A signature
 /// request whose signed message was not delivered back yet (the crash came between signing and delivery) is

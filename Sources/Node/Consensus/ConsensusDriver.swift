@@ -105,6 +105,7 @@ final class ConsensusDriver: @unchecked Sendable {
         self.service = service
         genesis = service.genesis
         self.ownIndex = ownIndex
+        precondition(settings.heightsPerDurableAppend > 0, "a durable append needs an interval of at least one height")
         self.settings = settings
         configuration = ConsensusConfiguration(genesis: service.genesis, ownIndex: ownIndex)
         self.inbox = inbox
@@ -503,14 +504,19 @@ final class ConsensusDriver: @unchecked Sendable {
     // MARK: Commits
 
     /// The log's size at which a decided block's append is made durable whatever the height.
-    static let logBytesForDurableAppend = 8 << 20
+    static let logBytesForDurableAppend = 32 << 20
 
     /// Whether the append of the block decided at `height` is made durable (`synchronous=FULL`, a sync): once
-    /// every `settings.heightsPerDurableAppend` heights, or once the log reaches `logBytesForDurableAppend`.
-    /// The others only reach the operating system (NORMAL), and the log keeps their heights until a durable
-    /// append: most heights then cost no sync of the chain store (docs/CONSENSUS.md section 10).
+    /// every `settings.heightsPerDurableAppend` heights, at heights staggered by the validator's position in
+    /// the genesis (so that the validators' syncs fall at different heights, and a height waits for at most
+    /// one of them), or once the log reaches `logBytesForDurableAppend`. The others only reach the operating
+    /// system (NORMAL), and the log keeps their heights until a durable append: most heights then cost no
+    /// sync of the chain store (docs/CONSENSUS.md section 10).
     private func needsDurableAppend(at height: UInt64) -> Bool {
-        height >= store.durableHeight + settings.heightsPerDurableAppend || writeAheadLog.byteCount >= Self.logBytesForDurableAppend
+        let interval = settings.heightsPerDurableAppend
+        let offset = UInt64(ownIndex) * interval / UInt64(genesis.validators.count)
+        return (height + offset) % interval == 0 || height >= store.durableHeight + interval
+            || writeAheadLog.byteCount >= Self.logBytesForDurableAppend
     }
 
     /// Appends the decided block (durably once every `heightsPerDurableAppend` heights), resets the log when

@@ -37,10 +37,11 @@ public struct ConsensusSettings: Sendable {
     /// Honest catch-up checks every block it receives before asking again, far below this.
     public var syncAnswerBytesPerSecond = 32 * 1024 * 1024
     public var syncAnswerBurstBytes = 64 * 1024 * 1024
-    /// A decided block's append to the chain store is synced to disk once every this many heights (or when
-    /// the consensus log reaches 8 MiB); the others are not, and the log keeps their heights until a synced
-    /// one, so a machine crash loses none of them (docs/CONSENSUS.md section 10).
-    public var heightsPerDurableAppend: UInt64 = 16
+    /// A decided block's append to the chain store is synced to disk once every this many heights, or when
+    /// the consensus log reaches 32 MiB; the others are not, and the log keeps their heights until a synced one, so a machine crash loses none
+    /// of them (docs/CONSENSUS.md section 10). SQLite's background checkpoints put most of them on disk
+    /// meanwhile, so a synced append has little left to write.
+    public var heightsPerDurableAppend: UInt64 = 1_000
 
     /// The defaults above.
     public init() {}
