@@ -59,6 +59,7 @@ struct SimulatedNode {
     private let injectedFault: InjectedFault?
 
     private(set) var disk = NodeDisk()
+    private let durableAppends: DurableAppendSchedule
     /// Blocks committed since the last durable append (not on the disk: a crash loses them, and the log keeps
     /// their heights until the next durable append, as the node's chain store and log do).
     private var unsyncedBlocks: [CommittedBlock] = []
@@ -88,9 +89,8 @@ struct SimulatedNode {
     private var crashBudget: Int?
 
     static let maxMempool = 2_000
-    /// A decided block's append reaches the disk once every this many heights, staggered by the node's
-    /// index as the node's are (fewer heights than the node's, so that crashes find blocks to restore from
-    /// the log often).
+    /// A decided block's append reaches the disk once every this many heights, as the node's do (fewer
+    /// heights than the node's, so that crashes find blocks to restore from the log often).
     static let heightsPerDurableAppend: UInt64 = 4
 
     init(index: Int, genesis: Genesis, key: Ed25519.PrivateKey, isByzantine: Bool, clockSkewMs: Int64, gossipIntervalMs: UInt64,
@@ -105,6 +105,7 @@ struct SimulatedNode {
         configuration = ConsensusConfiguration(genesis: genesis, ownIndex: index)
         executor = BlockExecutor(genesis: genesis)
         peers = genesis.validators.indices.filter { $0 != index }
+        durableAppends = DurableAppendSchedule(interval: Self.heightsPerDurableAppend, ownIndex: index, validatorCount: genesis.validators.count)
         machine = Tendermint(configuration: configuration)
         verifier = Self.emptyVerifier(genesis)
         knownCommittedHeights = Array(repeating: 0, count: genesis.validators.count)
@@ -508,9 +509,7 @@ struct SimulatedNode {
             } catch {
                 return emit(.violation("node \(index): its own decision at height \(height) fails verification: \(error)"))
             }
-            let interval = Self.heightsPerDurableAppend
-            let offset = UInt64(index) * interval / UInt64(genesis.validators.count)
-            if (height + offset) % interval == 0 || height >= UInt64(disk.blocks.count) + interval {
+            if durableAppends.isDurable(height, durableHeight: UInt64(disk.blocks.count)) {
                 guard durable({ [unsyncedBlocks] in $0.blocks += unsyncedBlocks + [committed] }) else { return }
                 unsyncedBlocks = []
             } else {

@@ -52,6 +52,7 @@ final class ConsensusDriver: @unchecked Sendable {
     private let genesis: Genesis
     private let configuration: ConsensusConfiguration
     private let ownIndex: Int
+    private let durableAppends: DurableAppendSchedule
     private let settings: ConsensusSettings
     private let inbox: ConsensusInbox
     private let progress: ConsensusProgress
@@ -105,7 +106,8 @@ final class ConsensusDriver: @unchecked Sendable {
         self.service = service
         genesis = service.genesis
         self.ownIndex = ownIndex
-        precondition(settings.heightsPerDurableAppend > 0, "a durable append needs an interval of at least one height")
+        durableAppends = DurableAppendSchedule(interval: settings.heightsPerDurableAppend, ownIndex: ownIndex,
+                                               validatorCount: service.genesis.validators.count)
         self.settings = settings
         configuration = ConsensusConfiguration(genesis: service.genesis, ownIndex: ownIndex)
         self.inbox = inbox
@@ -506,17 +508,11 @@ final class ConsensusDriver: @unchecked Sendable {
     /// The log's size at which a decided block's append is made durable whatever the height.
     static let logBytesForDurableAppend = 32 << 20
 
-    /// Whether the append of the block decided at `height` is made durable (`synchronous=FULL`, a sync): once
-    /// every `settings.heightsPerDurableAppend` heights, at heights staggered by the validator's position in
-    /// the genesis (so that the validators' syncs fall at different heights, and a height waits for at most
-    /// one of them), or once the log reaches `logBytesForDurableAppend`. The others only reach the operating
-    /// system (NORMAL), and the log keeps their heights until a durable append: most heights then cost no
-    /// sync of the chain store (docs/CONSENSUS.md section 10).
+    /// Whether the append of the block decided at `height` is made durable (`synchronous=FULL`, a sync): as
+    /// `durableAppends` schedules, or once the log reaches `logBytesForDurableAppend`. The others only reach
+    /// the operating system (NORMAL).
     private func needsDurableAppend(at height: UInt64) -> Bool {
-        let interval = settings.heightsPerDurableAppend
-        let offset = UInt64(ownIndex) * interval / UInt64(genesis.validators.count)
-        return (height + offset) % interval == 0 || height >= store.durableHeight + interval
-            || writeAheadLog.byteCount >= Self.logBytesForDurableAppend
+        durableAppends.isDurable(height, durableHeight: store.durableHeight) || writeAheadLog.byteCount >= Self.logBytesForDurableAppend
     }
 
     /// Appends the decided block (durably once every `heightsPerDurableAppend` heights), resets the log when
