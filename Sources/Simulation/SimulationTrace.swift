@@ -124,7 +124,7 @@ struct SimulationTrace {
         case let .evidence(node, against, height): return "node \(node) reports evidence against validator \(against) at height \(height)"
         case let .synced(node, peer, blocks): return "node \(node) synced \(blocks) blocks from node \(peer)"
         case let .phase(name): return "---- \(name)"
-        case let .restored(node, blocks): return "node \(node) stores \(blocks) blocks again from its log"
+        case let .restored(node, blocks): return "node \(node) stores \(blocks) block\(blocks == 1 ? "" : "s") again from its log"
         case let .signed(node, position, value): return "node \(node) signs \(position) for \(value.map { String($0.hex.prefix(12)) } ?? "nil")"
         case let .proposalRefused(node, height, round, reason): return "node \(node) refuses the proposal of \(height)/\(round): \(reason)"
         }
