@@ -104,7 +104,8 @@ public struct SigningGuard: Hashable, Sendable {
     /// The last signature given: what must be durable before the signed message leaves.
     public private(set) var lastSigned: LastSigned?
     /// Heights up to this one are committed: nothing is signed there again, whatever `lastSigned` says (a
-    /// node's log holds only the height in progress, so its record of older signatures is the chain).
+    /// node's log is emptied once its stored blocks are on disk, so its record of older signatures is the
+    /// chain).
     public let committedHeight: UInt64
 
     /// A guard that resumes from `lastSigned` (nil when nothing was ever signed) with heights up to

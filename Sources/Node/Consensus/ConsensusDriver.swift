@@ -40,11 +40,13 @@ protocol ConsensusSender: Sendable {
 ///   leaves only once the log is synced (one sync for the proposal and the prevote that follows it). The
 ///   same sync keeps every input before a precommit, so a restarted validator remembers its lock, and
 ///   its guard, rebuilt from the log, what it signed.
-/// - Commits: the block is appended to the chain store (one durable transaction), the log is reset, then
-///   the commit tracker wakes the requests waiting for the block.
+/// - Commits: the block is appended to the chain store (one transaction, synced as `DurableAppendSchedule`
+///   says), the log is reset once every stored block is on disk, then the commit tracker wakes the requests
+///   waiting for the block.
 /// - Heights: the next height starts at once when transactions wait, when a peer's message for it arrives,
 ///   or after the genesis `blockIntervalMs` (an idle consortium commits an empty block at that interval).
-/// - Restart: the log of the unfinished height is replayed (`ConsensusReplay`) and what it still owed is done.
+/// - Restart: blocks the log shows decided that the chain store lost are stored again, the log of the
+///   unfinished height is replayed (`ConsensusReplay.resuming`) and what it still owed is done.
 /// - Catch-up: a validator that learns that a peer committed more asks it for the blocks, checks each
 ///   (`SyncedBlockCheck`) and appends them, then rejoins consensus at the new head.
 final class ConsensusDriver: @unchecked Sendable {
@@ -121,8 +123,8 @@ final class ConsensusDriver: @unchecked Sendable {
         self.sender = sender
         machine = Tendermint(configuration: configuration)
         let head = service.store.headHeight
-        // The log records what this validator signed for the height in progress. Begun anew while the chain
-        // has blocks, it was deleted or moved away: that height's signatures are unknown, so none is made there.
+        // The log records what this validator signed for the heights it holds. Begun anew while the chain
+        // has blocks, it was deleted or moved away: the next height's signatures are unknown, so none is made there.
         let logLost = writeAheadLog.wasCreated && head > 0
         signingGuard = SigningGuard.recovering(log: writeAheadLog.recovered, ownIndex: UInt16(ownIndex), saved: savedSignerState,
                                                committedHeight: logLost ? head + 1 : head)
@@ -664,7 +666,8 @@ final class ConsensusDriver: @unchecked Sendable {
             let started = DispatchTime.now()
             do {
                 let changes = try SyncedBlockCheck.rules(committed, genesis: genesis, head: head, state: store.writerView)
-                try store.append(committed, changes: changes)
+                // Synced: the log, emptied at the next height, keeps no record of a fetched block.
+                try store.append(committed, changes: changes, durable: true)
             } catch let failure as VerificationFailure {
                 service.metrics.increment("healthledger_consensus_sync_blocks_refused_total")
                 service.log.error("consensus.sync.refused", ["from": genesis.validators[validator].name, "reason": failure.description])
