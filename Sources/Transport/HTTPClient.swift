@@ -17,7 +17,8 @@ public final class HTTPClient: @unchecked Sendable {
     /// The kept-alive connection; guarded by `lock`.
     private var connection: SocketReader?
 
-    /// `baseURL` like "http://127.0.0.1:7700" (http only; host name or IPv4; optional trailing slash).
+    /// `baseURL` like "http://127.0.0.1:7700" or "http://[::1]:7700" (http only; a host name, an IPv4 address
+    /// or an IPv6 one in brackets; optional trailing slash).
     /// One keep-alive connection, reconnecting when closed; calls are serialised by a lock.
     ///
     /// - Parameters:
@@ -220,7 +221,9 @@ public final class HTTPClient: @unchecked Sendable {
             throw .io("the client sends bodies with content-length only")
         }
         var text = "\(method) \(Self.percentEncodingInvisible(path)) HTTP/1.1\r\n"
-        if headers.firstValue(named: "host") == nil { text += "host: \(port == 80 ? host : "\(host):\(port)")\r\n" }
+        if headers.firstValue(named: "host") == nil {
+            text += "host: \(port == 80 ? HostPort.bracketed(host) : HostPort(host: host, port: port).text)\r\n"
+        }
         for header in headers where header.name.lowercased() != "content-length" {
             text += "\(header.name): \(header.value)\r\n"
         }
@@ -241,18 +244,16 @@ public final class HTTPClient: @unchecked Sendable {
         return encoded
     }
 
-    /// "http://host[:port][/]" into host and port (80 when absent).
+    /// "http://host[:port][/]" into host and port (80 when absent); an IPv6 host in brackets
+    /// ("http://[::1]:7700"), returned without them.
     static func parseBaseURL(_ url: String) throws(TransportError) -> (host: String, port: UInt16) {
         guard url.hasPrefix("http://") else { throw .invalidURL(url) }
-        var authority = url.dropFirst("http://".count)
-        if authority.hasSuffix("/") { authority = authority.dropLast() }
-        let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
-        let hostCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
-        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy(hostCharacters.contains) else {
-            throw .invalidURL(url)
-        }
-        guard parts.count == 2 else { return (String(parts[0]), 80) }
-        guard let port = UInt16(parts[1]), port > 0 else { throw .invalidURL(url) }
-        return (String(parts[0]), port)
+        var authority = String(url.dropFirst("http://".count))
+        if authority.hasSuffix("/") { authority.removeLast() }
+        let hasPort = authority.hasPrefix("[") ? !authority.hasSuffix("]") : authority.contains(":")
+        guard let parsed = HostPort(hasPort ? authority : authority + ":80"), parsed.port > 0 else { throw .invalidURL(url) }
+        let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+        guard parsed.host.contains(":") || parsed.host.allSatisfy(nameCharacters.contains) else { throw .invalidURL(url) }
+        return (parsed.host, parsed.port)
     }
 }

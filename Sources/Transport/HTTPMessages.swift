@@ -9,7 +9,7 @@ public struct HTTPRequest: Sendable {
     /// Header fields in the order received, names lowercased.
     public let headers: [(name: String, value: String)]
     public let body: [UInt8]
-    /// The peer's IPv4 address, without the port.
+    /// The peer's IP address (IPv4 or IPv6), without the port.
     public let remoteAddress: String
 
     /// For tests of handlers; the server builds requests itself.

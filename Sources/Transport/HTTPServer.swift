@@ -3,7 +3,8 @@ import Threads
 
 /// Where the server listens and the limits it enforces on every client.
 public struct HTTPServerConfiguration: Sendable {
-    /// An IPv4 literal or "localhost"; "0.0.0.0" listens on every interface.
+    /// An IPv4 or IPv6 literal (no brackets) or "localhost"; "0.0.0.0" listens on every IPv4 interface, "::" on
+    /// every interface of both families.
     public var host: String = "127.0.0.1"
     /// 0: an ephemeral port, readable from `HTTPServer.port` after `start()`.
     public var port: UInt16 = 0

@@ -3,7 +3,7 @@ import Crypto
 /// A validator this node links to: its key (pinned in TLS) and where it listens.
 public struct PeerEndpoint: Hashable, Sendable {
     public let key: Ed25519.PublicKey
-    /// A host name or IPv4 literal.
+    /// A host name, or an IPv4 or IPv6 literal (without brackets).
     public let host: String
     public let port: UInt16
 
@@ -13,16 +13,17 @@ public struct PeerEndpoint: Hashable, Sendable {
         self.port = port
     }
 
-    /// An endpoint from a genesis `Validator.address` in the form `host:port` (port 1-65535).
+    /// An endpoint from a genesis `Validator.address` in the form `host:port` or `[ipv6]:port` (port
+    /// 1-65535).
     public init(key: Ed25519.PublicKey, address: String) throws(PeerError) {
-        guard let colon = address.lastIndex(of: ":"), colon != address.startIndex,
-            let port = UInt16(address[address.index(after: colon)...]), port > 0
-        else { throw .invalidConfiguration("peer address \"\(address)\" is not host:port") }
-        self.init(key: key, host: String(address[..<colon]), port: port)
+        guard let parsed = HostPort(address), parsed.port > 0 else {
+            throw .invalidConfiguration("peer address \"\(address)\" is not host:port (an IPv6 address in brackets: [2001:db8::7]:7701)")
+        }
+        self.init(key: key, host: parsed.host, port: parsed.port)
     }
 
-    /// `host:port`.
-    public var address: String { "\(host):\(port)" }
+    /// `host:port`, an IPv6 host in brackets.
+    public var address: String { HostPort(host: host, port: port).text }
 }
 
 /// Everything a `PeerNetwork` needs: who this node is, which chain, the validators, and every limit.
@@ -37,7 +38,8 @@ public struct PeerNetworkConfiguration: Sendable {
     /// pinned.
     public var validators: [PeerEndpoint]
 
-    /// Where to listen when no `PeerListener` is passed: an IPv4 literal, "localhost" or "0.0.0.0".
+    /// Where to listen when no `PeerListener` is passed: an IPv4 or IPv6 literal, "localhost", "0.0.0.0" or
+    /// "::" (every interface, both families).
     public var listenHost = "0.0.0.0"
     /// The port to listen on; nil means the port of this node's own entry in `validators` (0 if absent).
     public var listenPort: UInt16?

@@ -14,7 +14,8 @@ public final class PeerListener: @unchecked Sendable {
         port = socket.localPort
     }
 
-    /// Listens on `host` (an IPv4 literal, "localhost" or "0.0.0.0") and `port` (0: an ephemeral port).
+    /// Listens on `host` (an IPv4 or IPv6 literal, "localhost", "0.0.0.0" or "::") and `port` (0: an ephemeral
+    /// port).
     public static func bind(host: String, port: UInt16) throws(PeerError) -> PeerListener {
         do throws(TransportError) {
             return PeerListener(socket: try Socket.listening(host: host, port: port, backlog: 128))

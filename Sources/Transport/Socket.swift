@@ -65,7 +65,7 @@ private func systemError(_ call: String) -> ConnectionError {
 /// covers `send`, this covers everything else. Runs once, on first use of a socket.
 private let brokenPipeSignalsIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
-/// The owner of one TCP socket descriptor (IPv4). Closed by `close()` or at deinit.
+/// The owner of one TCP socket descriptor (IPv4 or IPv6). Closed by `close()` or at deinit.
 ///
 /// Not thread-safe by itself: one thread uses it, and another may only call `shutdown` while the owner
 /// guarantees (under its own lock) that the descriptor is still open.
@@ -88,21 +88,18 @@ final class Socket: @unchecked Sendable {
 
     // MARK: Opening
 
-    /// A listening socket bound to `host` ("localhost" or an IPv4 literal) and `port` (0: ephemeral).
+    /// A listening socket bound to `host` ("localhost", an IPv4 literal or an IPv6 literal without brackets;
+    /// "::" also takes IPv4 connections) and `port` (0: ephemeral).
     static func listening(host: String, port: UInt16, backlog: Int32) throws(TransportError) -> Socket {
         func failure(_ reason: String) -> TransportError { .cannotBind(host: host, port: port, reason: reason) }
-        guard var address = ipv4Address(literal: host == "localhost" ? "127.0.0.1" : host, port: port) else {
-            throw failure("the host must be an IPv4 address or localhost")
+        guard let address = SocketAddress(literal: host == "localhost" ? "127.0.0.1" : host, port: port) else {
+            throw failure("the host must be an IPv4 or IPv6 address or localhost")
         }
         let socket: Socket
-        do { socket = try makeStreamSocket() } catch { throw failure(error.reason) }
-        var enabled: Int32 = 1
-        _ = setsockopt(socket.descriptor, SOL_SOCKET, SO_REUSEADDR, &enabled, socklen_t(MemoryLayout<Int32>.size))
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                retryingInterrupts { bind(socket.descriptor, generic, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
+        do { socket = try makeStreamSocket(family: address.family) } catch { throw failure(error.reason) }
+        socket.setOption(SOL_SOCKET, SO_REUSEADDR, 1)
+        if address.family == AF_INET6 { socket.setOption(Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0) }
+        let bound = address.withGeneric { generic, length in retryingInterrupts { bind(socket.descriptor, generic, length) } }
         guard bound == 0 else { throw failure(systemError("bind").reason) }
         guard retryingInterrupts({ listen(socket.descriptor, backlog) }) == 0 else {
             throw failure(systemError("listen").reason)
@@ -110,26 +107,31 @@ final class Socket: @unchecked Sendable {
         return socket
     }
 
-    /// A socket connected to `host` (a name or an IPv4 literal) within `timeoutMs`.
+    /// A socket connected to `host` (a name, an IPv4 literal or an IPv6 literal without brackets) within
+    /// `timeoutMs`; a name's addresses are tried in the resolver's order within that time.
     static func connected(host: String, port: UInt16, timeoutMs: Int) throws(TransportError) -> Socket {
-        let endpoint = "\(host):\(port)"
-        guard var address = resolveIPv4(host: host, port: port) else {
-            throw .cannotConnect("\(endpoint): the host name does not resolve to an IPv4 address")
-        }
-        let socket: Socket
-        do { socket = try makeStreamSocket() } catch { throw .cannotConnect("\(endpoint): \(error.reason)") }
-        let started = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                // Not retried on EINTR: the connection attempt continues in the background, as for EINPROGRESS.
-                connect(socket.descriptor, generic, socklen_t(MemoryLayout<sockaddr_in>.size))
+        let endpoint = HostPort(host: host, port: port).text
+        let addresses = SocketAddress.resolve(host: host, port: port)
+        guard !addresses.isEmpty else { throw .cannotConnect("\(endpoint): the host name does not resolve") }
+        let deadline = Deadline.afterMs(timeoutMs)
+        var lastFailure = ""
+        for address in addresses {
+            do {
+                return try connected(to: address, deadline: deadline)
+            } catch {
+                lastFailure = error == .timedOut ? "no answer within \(timeoutMs) ms" : error.reason
+                if deadline.hasPassed { break }
             }
         }
-        if started != 0 && errno != EINPROGRESS && errno != EINTR {
-            throw .cannotConnect("\(endpoint): \(systemError("connect").reason)")
-        }
-        do { try socket.finishConnecting(deadline: .afterMs(timeoutMs)) } catch {
-            throw .cannotConnect("\(endpoint): \(error == .timedOut ? "no answer within \(timeoutMs) ms" : error.reason)")
-        }
+        throw .cannotConnect("\(endpoint): \(lastFailure)")
+    }
+
+    private static func connected(to address: SocketAddress, deadline: Deadline) throws(ConnectionError) -> Socket {
+        let socket = try makeStreamSocket(family: address.family)
+        // Not retried on EINTR: the connection attempt continues in the background, as for EINPROGRESS.
+        let started = address.withGeneric { generic, length in connect(socket.descriptor, generic, length) }
+        if started != 0 && errno != EINPROGRESS && errno != EINTR { throw systemError("connect") }
+        try socket.finishConnecting(deadline: deadline)
         return socket
     }
 
@@ -141,10 +143,10 @@ final class Socket: @unchecked Sendable {
         guard pending == 0 else { throw .system("connect: \(String(cString: strerror(pending)))") }
     }
 
-    private static func makeStreamSocket() throws(ConnectionError) -> Socket {
+    private static func makeStreamSocket(family: Int32) throws(ConnectionError) -> Socket {
         _ = brokenPipeSignalsIgnored
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        let descriptor = retryingInterrupts { socket(AF_INET, type, 0) }
+        let descriptor = retryingInterrupts { socket(family, type, 0) }
         guard descriptor >= 0 else { throw systemError("socket") }
         let opened = Socket(descriptor: descriptor)
         opened.disableNagle()
@@ -152,23 +154,21 @@ final class Socket: @unchecked Sendable {
     }
 
     /// Small requests and chunks go out at once instead of waiting for the peer's delayed ACK (40 ms).
-    private func disableNagle() {
-        var enabled: Int32 = 1
-        _ = setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &enabled, socklen_t(MemoryLayout<Int32>.size))
+    private func disableNagle() { setOption(Int32(IPPROTO_TCP), TCP_NODELAY, 1) }
+
+    private func setOption(_ level: Int32, _ name: Int32, _ value: Int32) {
+        var value = value
+        _ = setsockopt(descriptor, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
     // MARK: Accepting
 
-    /// The next incoming connection and the peer's IPv4 address, or nil when none arrives within `timeoutMs`.
+    /// The next incoming connection and the peer's address ("192.0.2.7", "2001:db8::7"; an IPv4 peer of an
+    /// IPv6 listener in its IPv4 form), or nil when none arrives within `timeoutMs`.
     func acceptConnection(timeoutMs: Int) throws(ConnectionError) -> (socket: Socket, remoteAddress: String)? {
         do { try wait(for: POLLIN, deadline: .afterMs(timeoutMs)) } catch .timedOut { return nil }
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let accepted = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                retryingInterrupts { accept(descriptor, generic, &length) }
-            }
-        }
+        var address = SocketAddress()
+        let accepted = address.withMutableGeneric { generic, length in retryingInterrupts { accept(descriptor, generic, length) } }
         guard accepted >= 0 else {
             // Another thread may have taken it, or the peer gave up before we accepted: not an error.
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED { return nil }
@@ -179,17 +179,14 @@ final class Socket: @unchecked Sendable {
         _ = fcntl(accepted, F_SETFL, fcntl(accepted, F_GETFL) | O_NONBLOCK)
         let socket = Socket(descriptor: accepted)
         socket.disableNagle()
-        return (socket, Self.text(of: address.sin_addr))
+        return (socket, address.hostText)
     }
 
     /// The bound port, in host byte order.
     var localPort: UInt16 {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return UInt16(bigEndian: address.sin_port)
+        var address = SocketAddress()
+        _ = address.withMutableGeneric { generic, length in getsockname(descriptor, generic, length) }
+        return address.port
     }
 
     // MARK: Reading and writing
@@ -259,35 +256,122 @@ final class Socket: @unchecked Sendable {
         descriptor = -1
     }
 
-    // MARK: Addresses
+}
 
-    private static func ipv4Address(literal: String, port: UInt16) -> sockaddr_in? {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, literal, &address.sin_addr) == 1 else { return nil }
-        return address
+/// An IPv4 or IPv6 socket address, held in a `sockaddr_storage`.
+private struct SocketAddress {
+    private var storage = sockaddr_storage()
+    private var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+
+    /// Empty, for `accept` and `getsockname` to fill.
+    init() {}
+
+    /// An IPv4 or IPv6 literal (without brackets) and a port; nil for anything else.
+    init?(literal: String, port: UInt16) {
+        var ipv4 = sockaddr_in()
+        if inet_pton(AF_INET, literal, &ipv4.sin_addr) == 1 {
+            ipv4.sin_family = sa_family_t(AF_INET)
+            ipv4.sin_port = port.bigEndian
+            self.init(copying: ipv4)
+            return
+        }
+        var ipv6 = sockaddr_in6()
+        guard inet_pton(AF_INET6, literal, &ipv6.sin6_addr) == 1 else { return nil }
+        ipv6.sin6_family = sa_family_t(AF_INET6)
+        ipv6.sin6_port = port.bigEndian
+        self.init(copying: ipv6)
     }
 
-    private static func resolveIPv4(host: String, port: UInt16) -> sockaddr_in? {
-        let literal = host == "localhost" ? "127.0.0.1" : host
-        if let address = ipv4Address(literal: literal, port: port) { return address }
+    private init<Address>(copying address: Address) {
+        withUnsafeMutableBytes(of: &storage) { target in withUnsafeBytes(of: address) { target.copyMemory(from: $0) } }
+        length = socklen_t(MemoryLayout<Address>.size)
+    }
+
+    /// The addresses of `host` in the resolver's order: itself when it is a literal, 127.0.0.1 for
+    /// "localhost", otherwise what `getaddrinfo` gives for a stream socket (IPv4 and IPv6).
+    static func resolve(host: String, port: UInt16) -> [SocketAddress] {
+        if let literal = SocketAddress(literal: host == "localhost" ? "127.0.0.1" : host, port: port) { return [literal] }
         var hints = addrinfo()
-        hints.ai_family = AF_INET
+        hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var results: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &results) == 0, let first = results else { return nil }
+        guard getaddrinfo(host, nil, &hints, &results) == 0 else { return [] }
         defer { freeaddrinfo(results) }
-        guard let generic = first.pointee.ai_addr else { return nil }
-        var address = generic.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
-        address.sin_port = port.bigEndian
-        return address
+        var addresses: [SocketAddress] = []
+        var next = results
+        while let entry = next?.pointee {
+            next = entry.ai_next
+            guard let generic = entry.ai_addr else { continue }
+            switch entry.ai_family {
+            case AF_INET: addresses.append(SocketAddress(copying: generic.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }))
+            case AF_INET6: addresses.append(SocketAddress(copying: generic.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee }))
+            default: continue
+            }
+            addresses[addresses.count - 1].port = port
+        }
+        return addresses
     }
 
-    private static func text(of address: in_addr) -> String {
-        var address = address
-        var characters = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        guard inet_ntop(AF_INET, &address, &characters, socklen_t(characters.count)) != nil else { return "unknown" }
+    var family: Int32 { Int32(storage.ss_family) }
+
+    /// The port, in host byte order.
+    var port: UInt16 {
+        get {
+            switch family {
+            case AF_INET: UInt16(bigEndian: withIPv4 { $0.sin_port })
+            case AF_INET6: UInt16(bigEndian: withIPv6 { $0.sin6_port })
+            default: 0
+            }
+        }
+        set {
+            switch family {
+            case AF_INET: withUnsafeMutableBytes(of: &storage) { $0.withMemoryRebound(to: sockaddr_in.self) { $0[0].sin_port = newValue.bigEndian } }
+            case AF_INET6: withUnsafeMutableBytes(of: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self) { $0[0].sin6_port = newValue.bigEndian } }
+            default: break
+            }
+        }
+    }
+
+    /// The host as text, without a port: an IPv4 address, or an IPv6 one (an IPv4-mapped one in its IPv4
+    /// form); "unknown" for another family.
+    var hostText: String {
+        switch family {
+        case AF_INET:
+            return withUnsafeBytes(of: withIPv4 { $0.sin_addr }) { Self.text(family: AF_INET, $0, capacity: INET_ADDRSTRLEN) }
+        case AF_INET6:
+            let bytes = withUnsafeBytes(of: withIPv6 { $0.sin6_addr }) { Array($0) }
+            let isIPv4Mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
+            return isIPv4Mapped
+                ? bytes[12..<16].withUnsafeBytes { Self.text(family: AF_INET, $0, capacity: INET_ADDRSTRLEN) }
+                : bytes.withUnsafeBytes { Self.text(family: AF_INET6, $0, capacity: INET6_ADDRSTRLEN) }
+        default:
+            return "unknown"
+        }
+    }
+
+    func withGeneric<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
+        withUnsafeBytes(of: storage) { bytes in body(bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self), length) }
+    }
+
+    mutating func withMutableGeneric<Result>(_ body: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Result) -> Result {
+        length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        return withUnsafeMutableBytes(of: &storage) { bytes in
+            withUnsafeMutablePointer(to: &length) { body(bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self), $0) }
+        }
+    }
+
+    private func withIPv4<Result>(_ body: (sockaddr_in) -> Result) -> Result {
+        withUnsafeBytes(of: storage) { body($0.load(as: sockaddr_in.self)) }
+    }
+
+    private func withIPv6<Result>(_ body: (sockaddr_in6) -> Result) -> Result {
+        withUnsafeBytes(of: storage) { body($0.load(as: sockaddr_in6.self)) }
+    }
+
+    /// `inet_ntop` of the address bytes in `raw` (an `in_addr` or `in6_addr`).
+    private static func text(family: Int32, _ raw: UnsafeRawBufferPointer, capacity: Int32) -> String {
+        var characters = [CChar](repeating: 0, count: Int(capacity))
+        guard inet_ntop(family, raw.baseAddress, &characters, socklen_t(characters.count)) != nil else { return "unknown" }
         return String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

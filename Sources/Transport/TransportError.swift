@@ -21,9 +21,9 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .invalidURL(let url):
-            "invalid base URL \"\(url)\": use http://host:port, for example http://127.0.0.1:7700"
+            "invalid base URL \"\(url)\": use http://host:port, for example http://127.0.0.1:7700 or http://[::1]:7700"
         case .cannotBind(let host, let port, let reason):
-            "cannot listen on \(host):\(port) (\(reason)): stop the process using that port or choose another"
+            "cannot listen on \(HostPort(host: host, port: port).text) (\(reason)): stop the process using that port or choose another"
         case .cannotConnect(let reason):
             "cannot connect to \(reason): is the node running? start it with `healthledger node`"
         case .timedOut:

@@ -24,7 +24,7 @@ import Testing
         "--validator", "name=st-marys-1,org=st-marys,key=node-1.pem,address=node1.st-marys.example:7400",
         "--validator", "name=st-marys-2,org=st-marys,key=node-2.pem,address=node2.st-marys.example:7400",
         "--validator", "name=city-1,org=city,key=node-3.pem,address=10.0.0.3:7400,power=2",
-        "--validator", "name=city-2,org=city,key=node-4.pem,address=10.0.0.4:7400",
+        "--validator", "name=city-2,org=city,key=node-4.pem,address=[2001:db8::4]:7400",
     ]
 
     @Test func initWritesAGenesisThatParses() throws {
@@ -43,7 +43,8 @@ import Testing
         #expect(genesis.organisations.map(\.adminKey.text) == [keys["admin-a"], keys["admin-b"]])
         #expect(genesis.validators.map(\.key.text) == ["node-1", "node-2", "node-3", "node-4"].map { keys[$0] })
         #expect(genesis.validators.map(\.power) == [1, 1, 2, 1])
-        #expect(genesis.validators[2].address == "10.0.0.3:7400")
+        #expect(genesis.validators.map(\.address) == ["node1.st-marys.example:7400", "node2.st-marys.example:7400", "10.0.0.3:7400",
+                                                      "[2001:db8::4]:7400"])
     }
 
     @Test func keysMayBeIdentitiesOrPublicKeyFiles() throws {
@@ -85,6 +86,8 @@ import Testing
         (["--validator", "name=x,org=org,key=hlk1abc,address=h:1"], "--validator x key: not a valid identity"),
         (["--validator", "name=x,org=org,key=missing.pem,address=h:1"], "cannot read key file missing.pem"),
         (["--validator", "name=x,org=org,key=node.pem,address=h:1,power=lots"], "power 'lots' is not a whole number"),
+        (["--validator", "name=x,org=org,key=node.pem,address=2001:db8::4:7400"], "--validator x: address '2001:db8::4:7400' is not HOST:PORT"),
+        (["--validator", "name=x,org=org,key=node.pem,address=h:0"], "--validator x: address 'h:0' is not HOST:PORT"),
         (["--genesis-time", "2026-02-30T00:00:00Z"], "--genesis-time '2026-02-30T00:00:00Z' is not a UTC time"),
     ])
     func badValuesAreRefusedNamingTheOption(_ change: [String], _ expected: String) throws {

@@ -8,10 +8,10 @@ final class NodeProcess: @unchecked Sendable {
     let url: String
     private let stderrFile: String
 
-    /// Starts the node and waits for the line it prints once it serves (its URL).
-    init(runner: CLIRunner, data: String) throws {
+    /// Starts the node (its API on `listen`) and waits for the line it prints once it serves (its URL).
+    init(runner: CLIRunner, data: String, listen: String = "127.0.0.1:0") throws {
         process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
-        process.arguments = ["node", "--data", data, "--listen", "127.0.0.1:0", "--json"]
+        process.arguments = ["node", "--data", data, "--listen", listen, "--json"]
         process.currentDirectoryURL = runner.directory.url
         stderrFile = runner.file("node-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: stderrFile, contents: nil)
@@ -82,6 +82,20 @@ final class NodeProcess: @unchecked Sendable {
         #expect(try cli.run("audit", "verify", "tampered.hlx", "--genesis", data + "/genesis.json").exitCode == 4)
         #expect(!node.log.contains("CLI-MARKER"), "record content in the node's log")
         #expect(node.stop(SIGINT) == 0)
+    }
+
+    @Test(.enabled(if: ipv6LoopbackAvailable, "this machine has no IPv6 loopback (::1)"))
+    func aNodeServesItsAPIOverIPv6() throws {
+        let cli = try CLIRunner()
+        let data = cli.file("node-data")
+        let node = try NodeProcess(runner: cli, data: data, listen: "[::1]:0")
+        #expect(node.url.hasPrefix("http://[::1]:"), "\(node.url)")
+        let doctor = try cli.run("key", "new", "--out", "doctor.key", "--json").json()["id"] as! String
+        #expect(try cli.run("practitioner", "enroll", "--key", data + "/admin.key", "--practitioner", doctor, "--node", node.url, "--json")
+            .json()["organisation"] as? String == "local-hospital")
+        let refused = try cli.run("node", "--data", cli.file("other"), "--listen", "::1:0")
+        #expect(refused.exitCode == 2 && refused.stderr.contains("[::1]:7700"), "\(refused.stderr)")
+        #expect(node.stop() == 0)
     }
 
     @Test func organisationGrantsAndExpiryThroughTheCommandLine() throws {

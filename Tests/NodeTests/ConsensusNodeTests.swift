@@ -4,6 +4,7 @@ import Ledger
 import Node
 import Storage
 import Testing
+import TestSupport
 import Transport
 
 /// Four validators in this process, each a real `NodeRuntime` (SQLite files, TLS peer links, HTTP API),
@@ -43,6 +44,19 @@ import Transport
         #expect(verifier.verifySequentially(blocks) == nil)
         #expect(blocks.allSatisfy { $0.certificate.signatures.count >= 3 })
         #expect(Set(blocks.map(\.block.header.proposer)).count > 1, "proposers rotate")
+    }
+
+    @Test(.enabled(if: ipv6LoopbackAvailable, "this machine has no IPv6 loopback (::1)"))
+    func validatorsLinkedOverIPv6CommitTheSameBlocks() throws {
+        let consortium = try InProcessConsortium(peerHost: "::1")
+        #expect(consortium.genesis.validators.allSatisfy { $0.address.hasPrefix("[::1]:") })
+        for node in 0..<4 {
+            let answer = try consortium.enrol(fixedKey(UInt8(60 + node)), organisation: node, through: node)
+            #expect(answer["status"] as? String == "committed", "\(answer)")
+        }
+        let height = consortium.running.map { consortium.store($0).headHeight }.min()!
+        let reference = try consortium.blockHashes(0, through: height)
+        for node in 1..<4 { #expect(try consortium.blockHashes(node, through: height) == reference, "node \(node + 1) differs") }
     }
 
     @Test func statusRouteShowsPeersTheirURLsAndTheHeight() throws {

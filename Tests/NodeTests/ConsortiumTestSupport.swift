@@ -44,20 +44,21 @@ final class InProcessConsortium {
         return consensus
     }
 
-    /// Makes the keys, data directories and genesis for `count` validators, and starts those in `running`.
-    init(count: Int = 4, running: [Int]? = nil, consensus: ConsensusParameters = testParameters()) throws {
+    /// Makes the keys, data directories and genesis for `count` validators whose peer links listen on
+    /// `peerHost`, and starts those in `running`.
+    init(count: Int = 4, running: [Int]? = nil, consensus: ConsensusParameters = testParameters(), peerHost: String = "127.0.0.1") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("healthledger-consortium-\(UUID().uuidString)").path
         let nodeKeys = (0..<count).map { fixedKey(UInt8($0 + 1)) }
         let adminKeys = (0..<count).map { fixedKey(UInt8($0 + 101)) }
         let organisations = (0..<count).map { OrganisationID("hospital-\($0 + 1)")! }
         (self.nodeKeys, self.adminKeys, self.organisations) = (nodeKeys, adminKeys, organisations)
         var bound: [PeerListener] = []
-        for _ in 0..<count { bound.append(try PeerListener.bind(host: "127.0.0.1", port: 0)) }
+        for _ in 0..<count { bound.append(try PeerListener.bind(host: peerHost, port: 0)) }
         listeners = bound
         let peerPorts = bound.map(\.port)
         self.peerPorts = peerPorts
         genesis = try consortiumGenesis(chainID: "test-consortium", organisations: organisations, adminKeys: adminKeys, nodeKeys: nodeKeys,
-                                        peerAddresses: peerPorts.map { "127.0.0.1:\($0)" }, consensus: consensus)
+                                        peerAddresses: peerPorts.map { HostPort(host: peerHost, port: $0).text }, consensus: consensus)
         signer = RequestSigner(chainID: genesis.chainID)
         logs = (0..<count).map { _ in LogLines() }
         runtimes = Array(repeating: nil, count: count)

@@ -83,7 +83,8 @@ import Testing
         }
     }
 
-    @Test(arguments: ["https://127.0.0.1:7700", "127.0.0.1:7700", "http://", "http://host:99999", "http://a b:1", "http://h:1/x"])
+    @Test(arguments: ["https://127.0.0.1:7700", "127.0.0.1:7700", "http://", "http://host:99999", "http://a b:1", "http://h:1/x",
+                      "http://::1:7700", "http://[::1]:0", "http://[::1]7700", "http://[node.example]:1", "http://h:0"])
     func refusesInvalidBaseURLs(url: String) {
         #expect(throws: TransportError.invalidURL(url)) { try HTTPClient(baseURL: url) }
     }
@@ -91,6 +92,8 @@ import Testing
     @Test func acceptsBaseURLsWithNameAndTrailingSlash() throws {
         #expect(try HTTPClient.parseBaseURL("http://localhost:7700/") == ("localhost", 7700))
         #expect(try HTTPClient.parseBaseURL("http://node.example") == ("node.example", 80))
+        #expect(try HTTPClient.parseBaseURL("http://[::1]:7700/") == ("::1", 7700))
+        #expect(try HTTPClient.parseBaseURL("http://[2001:db8::7]") == ("2001:db8::7", 80))
     }
 
     @Test func refusesHeaderInjection() throws {

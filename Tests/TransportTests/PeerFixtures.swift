@@ -123,11 +123,12 @@ final class TestConsortium {
     let recorders: [PeerRecorder]
     let adjust: (inout PeerNetworkConfiguration) -> Void
 
-    /// Binds a listener per key; `adjust` changes each node's configuration (fast timeouts are set already).
-    init(keys: [Ed25519.PrivateKey], adjust: @escaping (inout PeerNetworkConfiguration) -> Void = { _ in }) throws {
+    /// Binds a listener per key on `host`; `adjust` changes each node's configuration (fast timeouts are set
+    /// already).
+    init(keys: [Ed25519.PrivateKey], host: String = "127.0.0.1", adjust: @escaping (inout PeerNetworkConfiguration) -> Void = { _ in }) throws {
         self.keys = keys
-        listeners = try keys.map { _ in try PeerListener.bind(host: "127.0.0.1", port: 0) }
-        endpoints = zip(keys, listeners).map { PeerEndpoint(key: $0.publicKey, host: "127.0.0.1", port: $1.port) }
+        listeners = try keys.map { _ in try PeerListener.bind(host: host, port: 0) }
+        endpoints = zip(keys, listeners).map { PeerEndpoint(key: $0.publicKey, host: host, port: $1.port) }
         networks = keys.map { _ in nil }
         recorders = keys.map { _ in PeerRecorder() }
         self.adjust = adjust
@@ -167,7 +168,7 @@ final class TestConsortium {
     func stop(_ index: Int, rebind: Bool = false) throws {
         networks[index]?.stop()
         networks[index] = nil
-        if rebind { listeners[index] = try PeerListener.bind(host: "127.0.0.1", port: endpoints[index].port) }
+        if rebind { listeners[index] = try PeerListener.bind(host: endpoints[index].host, port: endpoints[index].port) }
     }
 
     func stopAll() {

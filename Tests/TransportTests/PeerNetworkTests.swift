@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import TLS
 import Testing
+import TestSupport
 
 @testable import Transport
 
@@ -21,6 +22,22 @@ import Testing
         #expect(consortium.recorders[1].receivedFrames.map(\.payload) == [Array("to bob".utf8)])
         #expect(consortium.recorders[0].receivedFrames.map(\.peer) == [bob])
         #expect(consortium.recorders[0].receivedFrames.map(\.payload) == [Array("to alice".utf8)])
+    }
+
+    @Test(.enabled(if: ipv6LoopbackAvailable, "this machine has no IPv6 loopback (::1)"))
+    func threeValidatorsLinkOverIPv6() throws {
+        let consortium = try TestConsortium(keys: (1...3).map { peerKey($0) }, host: "::1")
+        #expect(consortium.endpoints[0].address.hasPrefix("[::1]:"))
+        try consortium.startAll()
+        #expect(consortium.waitUntilFullyConnected())
+        try consortium.networks[0]!.broadcast(Array("over IPv6".utf8))
+        for recorder in consortium.recorders.dropFirst() {
+            #expect(recorder.waitUntil { frames, _ in frames.map(\.payload) == [Array("over IPv6".utf8)] })
+        }
+        let established = consortium.recorders[1].recordedEvents.compactMap { event -> String? in
+            if case let .linkEstablished(_, _, remoteAddress) = event { return remoteAddress } else { return nil }
+        }
+        #expect(!established.isEmpty && established.allSatisfy { $0 == "::1" || $0.hasPrefix("[::1]:") }, "\(established)")
     }
 
     @Test func fourValidatorsBroadcastToEveryOtherInOrder() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Transport
 
 /// `healthledger genesis init`: writes a new genesis file from command-line values.
 enum GenesisInit {
@@ -105,9 +106,14 @@ enum GenesisInit {
             }
             power = value
         }
+        let address = fields["address"]!
+        guard let peerAddress = HostPort(address), peerAddress.port > 0 else {
+            throw .badInput("\(fields.context): address '\(address)' is not HOST:PORT",
+                            "for example address=10.0.0.7:7400, or address=[2001:db8::7]:7400 for IPv6 (port 1-65535)")
+        }
         return Validator(name: fields["name"]!, organisation: try organisationID(fields["org"]!, context: fields.context),
                          key: try KeyReference.identity(fields["key"]!, context: fields.context + " key"),
-                         address: fields["address"]!, power: power)
+                         address: peerAddress.text, power: power)
     }
 
     private static func organisationID(_ text: String, context: String) throws(CLIError) -> OrganisationID {

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Node
+import Transport
 
 /// `healthledger node`: runs a node until SIGINT or SIGTERM.
 enum NodeCommand {
@@ -77,11 +78,11 @@ enum NodeCommand {
     }
 
     private static func hostPort(_ address: String, option: String) throws(CLIError) -> (String, UInt16) {
-        let parts = address.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, let port = UInt16(parts[1]) else {
-            throw .badInput("--\(option) '\(address)' is not HOST:PORT", "for example --\(option) 127.0.0.1:7700 (port 0 picks a free one)")
+        guard let parsed = HostPort(address) else {
+            throw .badInput("--\(option) '\(address)' is not HOST:PORT",
+                            "for example --\(option) 127.0.0.1:7700, or [::1]:7700 for IPv6 (port 0 picks a free one)")
         }
-        return (String(parts[0]), port)
+        return (parsed.host, parsed.port)
     }
 
     private static func startedOutput(_ runtime: NodeRuntime, dataDirectory: DataDirectory, created: Bool) -> CommandOutput {

@@ -118,16 +118,11 @@ final class ConsensusEngine: @unchecked Sendable {
         var configuration = PeerNetworkConfiguration(privateKey: key, chainID: genesis.chainID.value, validators: endpoints,
                                                      jitterSeed: settings.jitterSeed ?? Self.randomSeed())
         let own = endpoints[ownIndex]
-        configuration.listenHost = settings.peerListenHost ?? (Self.isIPv4Literal(own.host) || own.host == "localhost" ? own.host : "0.0.0.0")
+        configuration.listenHost = settings.peerListenHost ?? (HostPort.isIPLiteral(own.host) || own.host == "localhost" ? own.host : "0.0.0.0")
         configuration.listenPort = settings.peerListenPort ?? own.port
         configuration.maxFrameBytes = max(configuration.maxFrameBytes, Int(genesis.consensus.blockMaxBytes) + 1024 * 1024)
         configuration.sendQueueMaxBytes = max(configuration.sendQueueMaxBytes, 2 * configuration.maxFrameBytes)
         return configuration
-    }
-
-    static func isIPv4Literal(_ host: String) -> Bool {
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
     }
 
     private static func randomSeed() -> UInt64 { SecureRandom.bytes(count: 8).reduce(0) { $0 << 8 | UInt64($1) } }

@@ -8,7 +8,7 @@ import Transport
 /// local choices that do not affect agreement.
 public struct ConsensusSettings: Sendable {
     /// Where peer links listen. Default: the host and port of this node's entry in the genesis (`address`),
-    /// or all interfaces when that host is a name rather than an IPv4 literal. Tests and several nodes on one
+    /// or all IPv4 interfaces when that host is a name rather than an IP literal. Tests and several nodes on one
     /// machine override them.
     public var peerListenHost: String?
     /// The peer listen port (see `peerListenHost`).

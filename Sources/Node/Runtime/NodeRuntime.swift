@@ -23,7 +23,7 @@ public struct NodeConfiguration: Sendable {
 
     public init(dataDirectory: DataDirectory) { self.dataDirectory = dataDirectory }
 
-    public var listenAddress: String { "\(listenHost):\(listenPort)" }
+    public var listenAddress: String { HostPort(host: listenHost, port: listenPort).text }
 }
 
 /// A running node: the stores, the block producer or the consensus engine, and the HTTP server. `start`
@@ -105,18 +105,18 @@ public final class NodeRuntime: @unchecked Sendable {
     /// The API URL peers are told: the listen address, with the host of this node's peer address when the
     /// API listens on all interfaces.
     private var announcedURL: String {
-        guard configuration.listenHost == "0.0.0.0",
+        guard HostPort.isWildcard(configuration.listenHost),
             let own = service.genesis.validators.first(where: { $0.key == service.identity }),
-            let colon = own.address.lastIndex(of: ":")
+            let peerAddress = HostPort(own.address)
         else { return url }
-        return "http://\(own.address[..<colon]):\(server.port)"
+        return "http://\(HostPort(host: peerAddress.host, port: server.port).text)"
     }
 
     /// The port peer links listen on (nil when this node certifies alone and has no peers).
     public var peerPort: UInt16? { consensus?.peerPort }
 
     /// The URL the API is served at.
-    public var url: String { "http://\(configuration.listenHost):\(server.port)" }
+    public var url: String { "http://\(HostPort(host: configuration.listenHost, port: server.port).text)" }
 
     public var port: UInt16 { server.port }
 
