@@ -284,6 +284,44 @@ import Transport
         #expect(try consortium.metric(0, "healthledger_consensus_evidence_total") == 0)
     }
 
+    @Test func aFloodOfGarbageConnectionsIsCountedWhileItsLogLinesStayBounded() throws {
+        let consortium = try InProcessConsortium()
+        #expect(consortium.waitForHeight(1))
+        let floodSize = 120
+        for _ in 0..<floodSize { try sendGarbage(toPort: consortium.peerPorts[0]) }
+        func refusedTotal() throws -> Double {
+            let text = String(decoding: try HTTPClient(baseURL: consortium.runtime(0).url).request("GET", "/metrics").body, as: UTF8.self)
+            return text.split(separator: "\n").filter { $0.hasPrefix("healthledger_peer_connections_refused_total{") }
+                .reduce(0) { $0 + (Double($1.split(separator: " ").last!) ?? 0) }
+        }
+        #expect(try eventually(timeoutMs: 20_000) { try refusedTotal() >= Double(floodSize) }, "every refused connection is counted")
+        func refusedLines() -> [String] { consortium.logs[0].all.filter { $0.contains("\"peer.connection.refused\"") } }
+        #expect((20..<floodSize / 2).contains(refusedLines().count), "a burst of 20 and 5 a second: \(refusedLines().count) lines")
+        // Once the bucket has refilled, the next refused connection says how many were left out before it.
+        Thread.sleep(forTimeInterval: 0.5)
+        try sendGarbage(toPort: consortium.peerPorts[0])
+        #expect(eventually(timeoutMs: 10_000) { refusedLines().last?.contains("suppressed_before") == true }, "\(refusedLines().last ?? "")")
+        // The validators keep committing.
+        #expect(try consortium.enrol(fixedKey(79), organisation: 1, through: 0)["status"] as? String == "committed")
+    }
+
+    /// Connects to `port` on loopback, writes bytes that are not a TLS handshake, and closes.
+    private func sendGarbage(toPort port: UInt16) throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(descriptor >= 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        let garbage = Array("GET / HTTP/1.1\r\nnot a TLS handshake at all\r\n\r\n".utf8)
+        _ = send(descriptor, garbage, garbage.count, Int32(MSG_NOSIGNAL))
+    }
+
     @Test func aValidatorAskingForBlocksOverAndOverIsAnsweredWithinItsBudget() throws {
         let consortium = try InProcessConsortium(running: [1, 2])
         // A budget of 4 KiB a second and 16 KiB at once: about two answers of 16 small blocks, then one every

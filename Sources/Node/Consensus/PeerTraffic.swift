@@ -31,6 +31,10 @@ final class PeerTraffic: @unchecked Sendable {
     private let maxResponseBytes: Int
     private let syncBudgetLock = NSLock()
     private var syncBudget: SyncAnswerBudget
+    /// Refused connections are logged at most 20 at once and 5 a second after that: anyone who can reach the
+    /// peer port can cause them. The metric counts every one.
+    private let refusedLogLock = NSLock()
+    private var refusedLog = LogRateLimit(burst: 20, perSecond: 5)
 
     init(service: NodeService, inbox: ConsensusInbox, progress: ConsensusProgress, directory: PeerDirectory,
          verified: VerifiedSignatures, lateVotes: LateVotes, maxFrameBytes: Int, syncBudget: SyncAnswerBudget) {
@@ -79,18 +83,24 @@ final class PeerTraffic: @unchecked Sendable {
         }
     }
 
-    /// A peer link came up or went down.
+    /// A peer link came up or went down, a connection was refused or a dial failed: logged, refused
+    /// connections within `refusedLog`'s rate.
     func event(_ event: PeerEvent) {
+        var fields: [String: any Sendable] = [:]
+        for (name, value) in event.fields { fields[name] = value }
         switch event {
         case let .linkEstablished(peer, direction, _):
             if let index = indexByKey[peer] { setLink(index, direction, up: true) }
         case let .linkClosed(peer, direction, _):
             if let index = indexByKey[peer] { setLink(index, direction, up: false) }
-        case .connectionRefused, .dialFailed:
+        case let .connectionRefused(_, reason):
+            service.metrics.increment("healthledger_peer_connections_refused_total", labels: "reason=\"\(reason.code)\"")
+            let nowMs = DispatchTime.now().uptimeNanoseconds / 1_000_000
+            guard case let .write(suppressedBefore) = refusedLogLock.withLock({ refusedLog.admit(nowMs: nowMs) }) else { return }
+            if suppressedBefore > 0 { fields["suppressed_before"] = suppressedBefore }
+        case .dialFailed:
             break
         }
-        var fields: [String: any Sendable] = [:]
-        for (name, value) in event.fields { fields[name] = value }
         if case .linkEstablished = event { service.log.info(event.name, fields) } else { service.log.error(event.name, fields) }
     }
 

@@ -21,6 +21,7 @@ public final class Metrics: @unchecked Sendable {
         "healthledger_consensus_round": ("gauge", "Round of the height being decided."),
         "healthledger_consensus_step": ("gauge", "Step: 1 propose, 2 prevote, 3 precommit, 4 decided (next height not started)."),
         "healthledger_consensus_peers_linked": ("gauge", "Other validators with both peer links up."),
+        "healthledger_peer_connections_refused_total": ("counter", "Incoming peer connections refused (handshake, key pin, hello, pending limit), by reason."),
         "healthledger_consensus_evidence_total": ("counter", "Equivocations seen from other validators (evidence kept)."),
         "healthledger_consensus_messages_dropped_total": ("counter", "Peer messages dropped before consensus, by reason."),
         "healthledger_consensus_messages_unsent_total": ("counter", "Messages the peer network refused to queue."),
