@@ -255,7 +255,6 @@ final class Socket: @unchecked Sendable {
         _ = Glibc.close(descriptor)
         descriptor = -1
     }
-
 }
 
 /// An IPv4 or IPv6 socket address, held in a `sockaddr_storage`.
@@ -302,12 +301,14 @@ private struct SocketAddress {
         while let entry = next?.pointee {
             next = entry.ai_next
             guard let generic = entry.ai_addr else { continue }
+            var address: SocketAddress
             switch entry.ai_family {
-            case AF_INET: addresses.append(SocketAddress(copying: generic.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }))
-            case AF_INET6: addresses.append(SocketAddress(copying: generic.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee }))
+            case AF_INET: address = SocketAddress(copying: generic.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee })
+            case AF_INET6: address = SocketAddress(copying: generic.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee })
             default: continue
             }
-            addresses[addresses.count - 1].port = port
+            address.port = port
+            addresses.append(address)
         }
         return addresses
     }

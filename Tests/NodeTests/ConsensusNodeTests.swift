@@ -307,19 +307,7 @@ import Transport
 
     /// Connects to `port` on loopback, writes bytes that are not a TLS handshake, and closes.
     private func sendGarbage(toPort port: UInt16) throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(descriptor >= 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(connected == 0)
-        let garbage = Array("GET / HTTP/1.1\r\nnot a TLS handshake at all\r\n\r\n".utf8)
-        _ = send(descriptor, garbage, garbage.count, Int32(MSG_NOSIGNAL))
+        try RawConnection(port: port).send(Array("GET / HTTP/1.1\r\nnot a TLS handshake at all\r\n\r\n".utf8))
     }
 
     @Test func aValidatorAskingForBlocksOverAndOverIsAnsweredWithinItsBudget() throws {
