@@ -14,6 +14,10 @@ public final class PeerListener: @unchecked Sendable {
         port = socket.localPort
     }
 
+    /// The host that listens on every interface: "::" (IPv6 and IPv4) where this machine can open IPv6
+    /// sockets, otherwise "0.0.0.0".
+    public static let everyInterface: String = Socket.canOpenIPv6 ? "::" : "0.0.0.0"
+
     /// Listens on `host` (an IPv4 or IPv6 literal, "localhost", "0.0.0.0" or "::") and `port` (0: an ephemeral
     /// port).
     public static func bind(host: String, port: UInt16) throws(PeerError) -> PeerListener {

@@ -143,6 +143,9 @@ final class Socket: @unchecked Sendable {
         guard pending == 0 else { throw .system("connect: \(String(cString: strerror(pending)))") }
     }
 
+    /// Whether the kernel opens IPv6 sockets (it may be built or booted without IPv6).
+    static let canOpenIPv6: Bool = (try? makeStreamSocket(family: AF_INET6)) != nil
+
     private static func makeStreamSocket(family: Int32) throws(ConnectionError) -> Socket {
         _ = brokenPipeSignalsIgnored
         let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)

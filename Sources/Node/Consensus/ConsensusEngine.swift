@@ -118,7 +118,7 @@ final class ConsensusEngine: @unchecked Sendable {
         var configuration = PeerNetworkConfiguration(privateKey: key, chainID: genesis.chainID.value, validators: endpoints,
                                                      jitterSeed: settings.jitterSeed ?? Self.randomSeed())
         let own = endpoints[ownIndex]
-        configuration.listenHost = settings.peerListenHost ?? (HostPort.isIPLiteral(own.host) || own.host == "localhost" ? own.host : "0.0.0.0")
+        configuration.listenHost = settings.peerListenHost ?? (HostPort.isIPLiteral(own.host) || own.host == "localhost" ? own.host : PeerListener.everyInterface)
         configuration.listenPort = settings.peerListenPort ?? own.port
         configuration.maxFrameBytes = max(configuration.maxFrameBytes, Int(genesis.consensus.blockMaxBytes) + 1024 * 1024)
         configuration.sendQueueMaxBytes = max(configuration.sendQueueMaxBytes, 2 * configuration.maxFrameBytes)

@@ -8,8 +8,9 @@ import Transport
 /// local choices that do not affect agreement.
 public struct ConsensusSettings: Sendable {
     /// Where peer links listen. Default: the host and port of this node's entry in the genesis (`address`),
-    /// or all IPv4 interfaces when that host is a name rather than an IP literal. Tests and several nodes on one
-    /// machine override them.
+    /// or every interface (IPv6 and IPv4, or IPv4 alone on a machine without IPv6) when that host is a name
+    /// rather than an IP literal, since the name may resolve to addresses of either family. Tests and
+    /// several nodes on one machine override them.
     public var peerListenHost: String?
     /// The peer listen port (see `peerListenHost`).
     public var peerListenPort: UInt16?
