@@ -13,7 +13,7 @@ enum NodeCommand {
             .value("genesis", "FILE", help: "The genesis file (default: genesis.json in the data directory)."),
             .value("key", "FILE", help: "The node key (default: node.key in the data directory)."),
             .passphraseFile(help: "The node key's passphrase is the first line of this file."),
-            .value("listen", "HOST:PORT", help: "Where to serve the API (default: 127.0.0.1:7700; loopback only unless told)."),
+            .value("listen", "HOST:PORT", help: "Where to serve the API (default: 127.0.0.1:7700; loopback only unless told; IPv6 in brackets: [::1]:7700)."),
             .value("peer-listen", "HOST:PORT",
                    help: "Where peer links listen (default: this node's address in the genesis; port 0 is not allowed)."),
             .value("public-url", "URL", help: "The API URL told to the other validators (default: http://HOST:PORT of --listen)."),
