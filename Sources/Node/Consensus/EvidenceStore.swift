@@ -23,7 +23,7 @@ final class EvidenceStore: @unchecked Sendable {
     /// skipped (and counted in `unreadable`).
     init(path: String, capacity: Int = 1_000) throws(StorageError) {
         self.capacity = capacity
-        file = try WriteAheadLog(path: path)
+        file = try WriteAheadLog(path: path, growthBytes: 0)  // rare and synced one by one: no room kept ahead
         for record in file.recovered {
             guard let evidence = try? Evidence(canonicalBytes: record) else {
                 unreadable += 1

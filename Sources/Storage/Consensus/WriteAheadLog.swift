@@ -7,15 +7,29 @@ import Crypto
 /// || payload`. A crash can leave a torn last frame; opening keeps every whole frame before it and cuts the
 /// file there. Records are opaque bytes to this type. The log holds the heights whose blocks may not be on
 /// disk in the chain store yet: once they are, `reset()` empties it.
+///
+/// The file grows ahead of its records, `growthBytes` of zeros at a time, and is never shortened by a reset,
+/// so that most syncs write the records alone: a sync that also records a new file size waits for the file
+/// system's journal (on ext4 a commit by its journal thread, three times the time under load; measured in
+/// docs/PERFORMANCE.md). The log ends at the first frame header that is all zeros: every append writes one
+/// after its frame, and a reset writes one after the magic line. Whatever lies beyond it is either zeros or
+/// records from before a reset, of heights already stored.
 public final class WriteAheadLog {
     public static let magic = Array("healthledger-wal/1\n".utf8)
     /// The largest record accepted (a proposal carries a whole block, at most 4 MiB plus its signature).
     public static let maxRecordBytes = 16 * 1024 * 1024
+    /// How far the file grows past the last record when a record does not fit any more.
+    public static let defaultGrowthBytes = 1 << 20
     static let frameHeaderBytes = 12
+    static let endMarker = [UInt8](repeating: 0, count: frameHeaderBytes)
 
     public let path: String
     private let file: DurableFile
+    private let growthBytes: Int
+    /// Where the next frame goes: after the magic line and every whole frame.
     private var endOffset: Int
+    /// The file's size: the bytes from `endOffset` on are free (zeros, or records from before a reset).
+    private var fileBytes: Int
 
     /// The records found when the log was opened, in order.
     public let recovered: [[UInt8]]
@@ -24,9 +38,12 @@ public final class WriteAheadLog {
     /// True when there was no log to open (no file, or an empty one) and this one was begun.
     public let wasCreated: Bool
 
-    /// Opens (or creates) the log at `path` and reads back what it holds.
-    public init(path: String) throws(StorageError) {
+    /// Opens (or creates) the log at `path` and reads back what it holds. The file grows `growthBytes` past
+    /// its last record whenever a record does not fit (0: exactly as far as each record needs).
+    public init(path: String, growthBytes: Int = WriteAheadLog.defaultGrowthBytes) throws(StorageError) {
+        precondition(growthBytes >= 0, "a write-ahead log cannot grow by a negative size")
         self.path = path
+        self.growthBytes = growthBytes
         file = try DurableFile.open(path)
         do throws(StorageError) {
             let contents = try file.read(count: try file.size(), at: 0)
@@ -34,16 +51,17 @@ public final class WriteAheadLog {
                 try file.write(Self.magic, at: 0)
                 try file.sync()
                 try DurableFile.syncDirectory(containing: path)
-                (recovered, endOffset, truncatedTail, wasCreated) = ([], Self.magic.count, false, true)
+                (recovered, endOffset, fileBytes, truncatedTail, wasCreated) = ([], Self.magic.count, Self.magic.count, false, true)
             } else {
                 guard contents.starts(with: Self.magic) else {
                     throw .corrupt(path: path, detail: "not a HealthLedger write-ahead log")
                 }
                 let scan = Self.scan(contents)
-                (recovered, endOffset, truncatedTail, wasCreated) = (scan.records, scan.end, scan.end < contents.count, false)
+                (recovered, endOffset, fileBytes, truncatedTail, wasCreated) = (scan.records, scan.end, contents.count, !scan.endsClean, false)
                 if truncatedTail {
                     try file.truncate(to: endOffset)
                     try file.sync()
+                    fileBytes = endOffset
                 }
             }
         } catch {
@@ -59,9 +77,18 @@ public final class WriteAheadLog {
     public func append(_ record: [UInt8], sync: Bool) throws(StorageError) {
         precondition(record.count <= Self.maxRecordBytes, "a write-ahead log record is at most \(Self.maxRecordBytes) bytes")
         let frame = Self.frame(record)
-        try file.write(frame, at: endOffset)
+        try reserve(endOffset + frame.count + Self.endMarker.count)
+        try file.write(frame + Self.endMarker, at: endOffset)
         endOffset += frame.count
         if sync { try file.sync() }
+    }
+
+    /// Grows the file with zeros to at least `byteCount` bytes (plus `growthBytes`), when it is shorter.
+    private func reserve(_ byteCount: Int) throws(StorageError) {
+        guard byteCount > fileBytes else { return }
+        let grownBytes = byteCount + growthBytes
+        try file.write([UInt8](repeating: 0, count: grownBytes - fileBytes), at: fileBytes)
+        fileBytes = grownBytes
     }
 
     /// The log's length in bytes: the magic line and every whole frame.
@@ -70,11 +97,13 @@ public final class WriteAheadLog {
     /// Forces every appended record to disk.
     public func sync() throws(StorageError) { try file.sync() }
 
-    /// Empties the log (after the height it covered is durable elsewhere). Not synced: it becomes durable
+    /// Empties the log (after the height it covered is durable elsewhere) by ending it after the magic line;
+    /// the file keeps its size, and the next records overwrite the old ones. Not synced: it becomes durable
     /// with the next synced append. Until then a crash may leave the old records, whole or in part, before
     /// or after the new ones; they belong to heights already stored, which a replay ignores.
     public func reset() throws(StorageError) {
-        try file.truncate(to: Self.magic.count)
+        try reserve(Self.magic.count + Self.endMarker.count)
+        try file.write(Self.endMarker, at: Self.magic.count)
         endOffset = Self.magic.count
     }
 
@@ -87,19 +116,23 @@ public final class WriteAheadLog {
         return frame
     }
 
-    /// The whole frames after the magic line, and where the last one ends.
-    static func scan(_ contents: [UInt8]) -> (records: [[UInt8]], end: Int) {
+    /// The whole frames after the magic line, where the last one ends, and whether the log ends cleanly
+    /// there (an all-zero header, or the file's end) rather than at a torn or damaged frame.
+    static func scan(_ contents: [UInt8]) -> (records: [[UInt8]], end: Int, endsClean: Bool) {
         var records: [[UInt8]] = []
         var offset = magic.count
-        while contents.count - offset >= frameHeaderBytes {
-            let length = contents[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+        while true {
+            let header = contents[offset..<min(offset + frameHeaderBytes, contents.count)]
+            if header.allSatisfy({ $0 == 0 }) { return (records, offset, true) }
+            guard header.count == frameHeaderBytes else { break }
+            let length = header.prefix(4).reduce(0) { $0 << 8 | Int($1) }
             let start = offset + frameHeaderBytes
             guard length <= maxRecordBytes, contents.count - start >= length else { break }
             let record = Array(contents[start..<start + length])
-            guard SHA256.hash(record).bytes.prefix(8).elementsEqual(contents[offset + 4..<start]) else { break }
+            guard SHA256.hash(record).bytes.prefix(8).elementsEqual(header.suffix(8)) else { break }
             records.append(record)
             offset = start + length
         }
-        return (records, offset)
+        return (records, offset, false)
     }
 }

@@ -23,26 +23,97 @@ import TestSupport
     }
 
     /// A crash in the middle of a write leaves part of a frame: every cut point keeps exactly the whole frames
-    /// before it, and the log accepts appends afterwards.
+    /// before it, and the log accepts appends afterwards. A cut that leaves only zeros after them (a header's
+    /// first length bytes, or the end marker) is not a torn tail: zeros are where the log ends anyway.
     @Test func tornTailIsCutAtEveryByte() throws {
         let scratch = ScratchDirectory()
         let written = records(3, seed: 2, maxLength: 40) + [[]]
         let path = scratch.file("wal")
         do {
-            let log = try WriteAheadLog(path: path)
+            let log = try WriteAheadLog(path: path, growthBytes: 0)
             for record in written { try log.append(record, sync: true) }
         }
         let full = try Data(contentsOf: URL(fileURLWithPath: path))
         let frameEnds = written.reduce(into: [WriteAheadLog.magic.count]) { $0.append($0.last! + 12 + $1.count) }
+        #expect(full.count == frameEnds.last! + 12, "the last frame is followed by an all-zero header, and nothing else")
         for cut in stride(from: WriteAheadLog.magic.count, through: full.count, by: 1) {
             try full.prefix(cut).write(to: URL(fileURLWithPath: path))
-            let log = try WriteAheadLog(path: path)
+            let log = try WriteAheadLog(path: path, growthBytes: 0)
             let whole = frameEnds.filter { $0 <= cut }.count - 1
             #expect(log.recovered == Array(written.prefix(whole)), "cut at \(cut)")
-            #expect(log.truncatedTail == !frameEnds.contains(cut))
+            let tailAfterWholeFrames = full[frameEnds[whole]..<cut]
+            #expect(log.truncatedTail == tailAfterWholeFrames.contains { $0 != 0 }, "cut at \(cut): only zeros after the whole frames is free space")
             try log.append([9, 9, 9], sync: true)
             #expect(try WriteAheadLog(path: path).recovered == Array(written.prefix(whole)) + [[9, 9, 9]])
         }
+    }
+
+    /// The file grows ahead of its records, a chunk at a time, so most appends leave its size alone (a sync
+    /// then writes the records only); the zeros after the last record are free space, not a torn tail.
+    @Test func fileGrowsAheadOfItsRecords() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.file("wal")
+        let written = records(200, seed: 5, maxLength: 200)
+        let log = try WriteAheadLog(path: path, growthBytes: 4096)
+        var sizes: Set<Int> = []
+        for record in written {
+            try log.append(record, sync: true)
+            sizes.insert(try fileSize(path))
+            #expect(try fileSize(path) >= log.byteCount + 12)
+        }
+        let recordBytes = written.reduce(0) { $0 + 12 + $1.count }
+        #expect(sizes.count <= recordBytes / 4096 + 1, "grown \(sizes.count) times for \(recordBytes) bytes of frames")
+        let reopened = try WriteAheadLog(path: path, growthBytes: 4096)
+        #expect(reopened.recovered == written && !reopened.truncatedTail)
+        #expect(reopened.byteCount == log.byteCount)
+    }
+
+    /// A reset keeps the file's size; the records after it overwrite the old ones, and a reopened log holds
+    /// the new records only.
+    @Test func resetKeepsTheFileAndOldRecordsAreNotRead() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.file("wal")
+        let log = try WriteAheadLog(path: path, growthBytes: 1024)
+        for record in records(40, seed: 6) { try log.append(record, sync: false) }
+        try log.sync()
+        let grownBytes = try fileSize(path)
+        try log.reset()
+        #expect(try fileSize(path) == grownBytes)
+        let after = records(3, seed: 7)
+        for record in after { try log.append(record, sync: true) }
+        #expect(try fileSize(path) == grownBytes)
+        let reopened = try WriteAheadLog(path: path)
+        #expect(reopened.recovered == after && !reopened.truncatedTail)
+    }
+
+    /// Appends, resets and reopenings in a seeded random order, against a model that is the list of records
+    /// since the last reset: a reopened log always holds exactly that list.
+    @Test func randomAppendsResetsAndReopeningsMatchTheModel() throws {
+        let scratch = ScratchDirectory()
+        let path = scratch.file("wal")
+        var random = SeededRandom(seed: 8)
+        var model: [[UInt8]] = []
+        var log: WriteAheadLog? = try WriteAheadLog(path: path, growthBytes: 512)
+        for step in 0..<600 {
+            switch random.next() % 10 {
+            case 0:
+                try log!.reset()
+                model = []
+            case 1:
+                log = nil
+                log = try WriteAheadLog(path: path, growthBytes: 512)
+                #expect(log!.recovered == model, "step \(step)")
+                #expect(!log!.truncatedTail, "step \(step)")
+            default:
+                let record = random.bytes(Int(random.next() % 700))
+                try log!.append(record, sync: random.next() % 2 == 0)
+                model.append(record)
+            }
+        }
+    }
+
+    private func fileSize(_ path: String) throws -> Int {
+        try (FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
     }
 
     /// A flipped bit inside a frame ends the log there: nothing after a damaged frame is trusted.
