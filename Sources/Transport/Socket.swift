@@ -113,6 +113,12 @@ final class Socket: @unchecked Sendable {
         let endpoint = HostPort(host: host, port: port).text
         let addresses = SocketAddress.resolve(host: host, port: port)
         guard !addresses.isEmpty else { throw .cannotConnect("\(endpoint): the host name does not resolve") }
+        return try connected(toFirstOf: addresses, endpoint: endpoint, timeoutMs: timeoutMs)
+    }
+
+    /// A socket connected to the first of `addresses` that accepts, tried in order within `timeoutMs` in
+    /// all; the error names `endpoint` and the last address's failure.
+    static func connected(toFirstOf addresses: [SocketAddress], endpoint: String, timeoutMs: Int) throws(TransportError) -> Socket {
         let deadline = Deadline.afterMs(timeoutMs)
         var lastFailure = ""
         for address in addresses {
@@ -261,7 +267,7 @@ final class Socket: @unchecked Sendable {
 }
 
 /// An IPv4 or IPv6 socket address, held in a `sockaddr_storage`.
-private struct SocketAddress {
+struct SocketAddress {
     private var storage = sockaddr_storage()
     private var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
 

@@ -39,3 +39,28 @@ struct SocketTests {
         #expect(throws: TransportError.self) { try Socket.listening(host: "[::1]", port: 0, backlog: 1) }
     }
 }
+
+/// A name's addresses are tried in the resolver's order within one timeout (IPv4 loopback, so this runs
+/// everywhere; which addresses a name has is the resolver's business, what is done with them is tested here).
+@Suite struct SocketAddressOrderTests {
+    @Test func theFirstAddressThatAcceptsIsConnected() throws {
+        let closedPort = try Socket.listening(host: "127.0.0.1", port: 0, backlog: 1).localPort  // closed again at once
+        let listener = try Socket.listening(host: "127.0.0.1", port: 0, backlog: 1)
+        let addresses = SocketAddress.resolve(host: "127.0.0.1", port: closedPort) + SocketAddress.resolve(host: "127.0.0.1", port: listener.localPort)
+        let socket = try Socket.connected(toFirstOf: addresses, endpoint: "node1.example:7800", timeoutMs: 2_000)
+        defer { socket.close() }
+        let accepted = try #require(try listener.acceptConnection(timeoutMs: 2_000))
+        defer { accepted.socket.close() }
+        #expect(accepted.remoteAddress == "127.0.0.1")
+    }
+
+    @Test func whenNoneAcceptsTheErrorNamesTheEndpointAndTheLastFailure() throws {
+        let closedPorts = try (0..<2).map { _ in try Socket.listening(host: "127.0.0.1", port: 0, backlog: 1).localPort }
+        let addresses = closedPorts.flatMap { SocketAddress.resolve(host: "127.0.0.1", port: $0) }
+        let error = #expect(throws: TransportError.self) {
+            try Socket.connected(toFirstOf: addresses, endpoint: "node1.example:7800", timeoutMs: 2_000)
+        }
+        let text = error.map { "\($0)" } ?? ""
+        #expect(text.contains("node1.example:7800") && text.contains("refused"), "\(text)")
+    }
+}
