@@ -18,6 +18,17 @@ public enum ReplayError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// A write-ahead log's records decoded once, for the two readers of a restarting validator's log: the
+/// signing guard (`SigningGuard.recovering`) and the replay (`ConsensusReplay.resuming`).
+public struct DecodedLog: Sendable {
+    /// Each record's input, or why it did not decode, in the log's order.
+    public let inputs: [Result<ConsensusInput, DecodingError>]
+
+    public init(_ records: [[UInt8]]) {
+        inputs = records.map { record in Result { () throws(DecodingError) in try ConsensusInput(canonicalBytes: record) } }
+    }
+}
+
 /// Rebuilds a validator's consensus state after a restart from its write-ahead log: the records of one
 /// height, beginning with that height's `startHeight`, decoded and handed to a fresh machine in order.
 /// Because the machine is deterministic, the result equals the state before the crash. A log that holds
@@ -38,7 +49,7 @@ public struct ConsensusReplay: Sendable {
 
     /// Replays `records` (the log of one height, oldest first) into a fresh machine with `configuration`.
     public static func replay(_ records: [[UInt8]], configuration: ConsensusConfiguration) throws(ReplayError) -> ConsensusReplay {
-        try replay(inputs: decode(records), configuration: configuration)
+        try replay(inputs: decode(DecodedLog(records)), configuration: configuration)
     }
 
     /// Where a restarted validator resumes from a log that may hold several heights, each from its
@@ -51,7 +62,13 @@ public struct ConsensusReplay: Sendable {
     /// behind by an emptying that had not reached the disk) change nothing, as in a one-height log.
     public static func resuming(_ records: [[UInt8]], storedHeight: UInt64,
                                 configuration: ConsensusConfiguration) throws(ReplayError) -> Resumption? {
-        let inputs = try decode(records)
+        try resuming(DecodedLog(records), storedHeight: storedHeight, configuration: configuration)
+    }
+
+    /// `resuming(_:storedHeight:configuration:)` for records decoded already.
+    public static func resuming(_ log: DecodedLog, storedHeight: UInt64,
+                                configuration: ConsensusConfiguration) throws(ReplayError) -> Resumption? {
+        let inputs = try decode(log)
         var heights: [[ConsensusInput]] = []
         for input in inputs {
             if case let .startHeight(height, _) = input, height == storedHeight + 1 + UInt64(heights.count) {
@@ -81,14 +98,14 @@ public struct ConsensusReplay: Sendable {
         public let current: ConsensusReplay
     }
 
-    private static func decode(_ records: [[UInt8]]) throws(ReplayError) -> [ConsensusInput] {
+    /// Every input, or the first record that did not decode.
+    private static func decode(_ log: DecodedLog) throws(ReplayError) -> [ConsensusInput] {
         var inputs: [ConsensusInput] = []
-        inputs.reserveCapacity(records.count)
-        for (index, record) in records.enumerated() {
-            do {
-                inputs.append(try ConsensusInput(canonicalBytes: record))
-            } catch {
-                throw .undecodable(index: index, error)
+        inputs.reserveCapacity(log.inputs.count)
+        for (index, decoded) in log.inputs.enumerated() {
+            switch decoded {
+            case let .success(input): inputs.append(input)
+            case let .failure(error): throw .undecodable(index: index, error)
             }
         }
         return inputs

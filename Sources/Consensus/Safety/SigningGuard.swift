@@ -120,9 +120,14 @@ public struct SigningGuard: Hashable, Sendable {
     /// inputs, or do not decode, are passed over: replaying the log judges them) and `saved` (the signer
     /// state file of earlier versions, if any).
     public static func recovering(log records: [[UInt8]], ownIndex: UInt16, saved: LastSigned?, committedHeight: UInt64) -> SigningGuard {
+        recovering(log: DecodedLog(records), ownIndex: ownIndex, saved: saved, committedHeight: committedHeight)
+    }
+
+    /// `recovering(log:ownIndex:saved:committedHeight:)` for records decoded already.
+    public static func recovering(log: DecodedLog, ownIndex: UInt16, saved: LastSigned?, committedHeight: UInt64) -> SigningGuard {
         var latest = saved
-        for record in records {
-            guard let signed = (try? ConsensusInput(canonicalBytes: record)).flatMap({ ownSignature(in: $0, ownIndex: ownIndex) }) else { continue }
+        for case let .success(input) in log.inputs {
+            guard let signed = ownSignature(in: input, ownIndex: ownIndex) else { continue }
             if latest.map({ signed.position > $0.position }) ?? true { latest = signed }
         }
         return SigningGuard(lastSigned: latest, committedHeight: committedHeight)

@@ -60,6 +60,8 @@ final class ConsensusDriver: @unchecked Sendable {
     private let progress: ConsensusProgress
     private let writeAheadLog: WriteAheadLog
     private var signingGuard: SigningGuard
+    /// The log found at start, decoded once for the signing guard and the replay (emptied after `recover`).
+    private var recoveredLog: DecodedLog
     /// This validator's signed proposals and votes, logged but not sent yet: they leave together once the
     /// log is synced (`sendSigned`).
     private var unsent: [[UInt8]] = []
@@ -126,7 +128,8 @@ final class ConsensusDriver: @unchecked Sendable {
         // The log records what this validator signed for the heights it holds. Begun anew while the chain
         // has blocks, it was deleted or moved away: the next height's signatures are unknown, so none is made there.
         let logLost = writeAheadLog.wasCreated && head > 0
-        signingGuard = SigningGuard.recovering(log: writeAheadLog.recovered, ownIndex: UInt16(ownIndex), saved: savedSignerState,
+        recoveredLog = DecodedLog(writeAheadLog.recovered)
+        signingGuard = SigningGuard.recovering(log: recoveredLog, ownIndex: UInt16(ownIndex), saved: savedSignerState,
                                                committedHeight: logLost ? head + 1 : head)
         if logLost {
             service.log.error("consensus.log.missing", ["path": writeAheadLog.path, "notSigningAtHeight": head + 1])
@@ -165,10 +168,11 @@ final class ConsensusDriver: @unchecked Sendable {
     private func recover() {
         directory.setOwnHeight(store.headHeight)
         inbox.schedule(.gossip, afterMs: settings.gossipIntervalMs)
-        let records = writeAheadLog.recovered
+        let recordCount = recoveredLog.inputs.count
         let resumption: ConsensusReplay.Resumption
         do {
-            guard let found = try ConsensusReplay.resuming(records, storedHeight: store.headHeight, configuration: configuration) else {
+            defer { recoveredLog = DecodedLog([]) }
+            guard let found = try ConsensusReplay.resuming(recoveredLog, storedHeight: store.headHeight, configuration: configuration) else {
                 return beginHeight(store.headHeight + 1)
             }
             resumption = found
@@ -188,7 +192,7 @@ final class ConsensusDriver: @unchecked Sendable {
         }
         let replay = resumption.current
         machine = replay.machine
-        service.log.info("consensus.replayed", ["height": machine.height, "round": machine.round, "records": records.count,
+        service.log.info("consensus.replayed", ["height": machine.height, "round": machine.round, "records": recordCount,
                                                 "pending": replay.pendingActions.count, "restored": resumption.decided.count])
         publishProgress()
         resendOwnMessages(rounds: 0...machine.round)
