@@ -9,9 +9,9 @@ import Crypto
 /// disk in the chain store yet: once they are, `reset()` empties it.
 ///
 /// The file grows ahead of its records, `growthBytes` of zeros at a time, and is never shortened by a reset,
-/// so that most syncs write the records alone: a sync that also records a new file size waits for the file
-/// system's journal (on ext4 a commit by its journal thread, three times the time under load; measured in
-/// docs/PERFORMANCE.md). The log ends at the first frame header that is all zeros: every append writes one
+/// so that most syncs write the records alone: a sync that also records a new file size writes the inode
+/// too (or commits the file system's journal), about twice the time on this machine's disk and three times
+/// under a CPU load (docs/CONSENSUS.md). The log ends at the first frame header that is all zeros: every append writes one
 /// after its frame, and a reset writes one after the magic line. Whatever lies beyond it is either zeros or
 /// records from before a reset, of heights already stored.
 public final class WriteAheadLog {
