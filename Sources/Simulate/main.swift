@@ -74,7 +74,7 @@ func summary(_ report: SimulationReport) -> [String: Any] {
         "simulated_ms": report.simulatedMs, "heights": report.heights, "head_hash": report.headHash,
         "committed_transactions": report.committedTransactions, "acknowledged_transactions": report.acknowledgedTransactions,
         "evidence_reports": report.evidenceReports, "messages_sent": report.messagesSent, "messages_lost": report.messagesLost,
-        "crashes": report.crashes, "restored_blocks": report.restoredBlocks, "faults": report.plan,
+        "crashes": report.crashes, "restored_blocks": report.restoredBlocks, "unsynced_log_records_lost": report.unsyncedLogRecordsLost, "faults": report.plan,
     ]
     object["byzantine_validator"] = report.byzantineValidator.map { $0 as Any } ?? NSNull()
     if let failure = report.failure {
@@ -87,7 +87,8 @@ func summary(_ report: SimulationReport) -> [String: Any] {
 func describe(_ report: SimulationReport) -> String {
     "seed \(report.seed): \(report.passed ? "passed" : "FAILED"), heights \(report.heights), \(report.committedTransactions) transactions, "
         + "\(report.evidenceReports) evidence reports, \(report.messagesSent) messages (\(report.messagesLost) lost), "
-        + "\(report.crashes) crashes (\(report.restoredBlocks) blocks restored from logs), \(report.simulatedMs) ms simulated, "
+        + "\(report.crashes) crashes (\(report.restoredBlocks) blocks restored from logs, \(report.unsyncedLogRecordsLost) unsynced log records lost), "
+        + "\(report.simulatedMs) ms simulated, "
         + "trace \(report.traceHash)"
 }
 

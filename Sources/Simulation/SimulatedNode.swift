@@ -2,8 +2,9 @@ import Consensus
 import Ledger
 import TestSupport
 
-/// What a node survives a crash with: its consensus write-ahead log (which also records what it signed) and
-/// its committed blocks up to its last durable append. Everything else (mempool, consent state, caches, the
+/// What a node survives a crash with: its consensus write-ahead log as far as it reached the disk (everything
+/// up to its last sync, which also records what it signed, and a part of what was written since) and its
+/// committed blocks up to its last durable append. Everything else (mempool, consent state, caches, the
 /// machine itself, the blocks appended since) is rebuilt on restart: a crash here is one of the machine.
 struct NodeDisk {
     var log: [[UInt8]] = []
@@ -63,6 +64,15 @@ struct SimulatedNode {
     /// Blocks committed since the last durable append (not on the disk: a crash loses them, and the log keeps
     /// their heights until the next durable append, as the node's chain store and log do).
     private var unsyncedBlocks: [CommittedBlock] = []
+    /// Log records written since the last sync, as the node writes every input: in the operating system's
+    /// cache, of which a crash of the machine leaves a part on the disk (`crash`).
+    private var unsyncedLog: [[UInt8]] = []
+    /// The log was emptied since the last sync (the node's reset is not synced either).
+    private var logResetPending = false
+    /// Log records written but not synced that crashes took (the machine's crash, `crash`), over this node's runs.
+    private(set) var unsyncedLogRecordsLost = 0
+    /// The log as written: what a crash of the process (not of the machine) would leave.
+    var writtenLog: [[UInt8]] { (logResetPending ? [] : disk.log) + unsyncedLog }
     private(set) var isUp = false
     /// Bumped at each crash, so that timers of an earlier life do not fire.
     private(set) var incarnation = 0
@@ -85,7 +95,7 @@ struct SimulatedNode {
     private var random: SeededRandom
     private var effects: [NodeEffect] = []
     private var localNowMs: UInt64 = 0
-    /// Durable writes left before an armed crash.
+    /// Disk operations (the log's writes and syncs, durable appends) left before an armed crash.
     private var crashBudget: Int?
 
     static let maxMempool = 2_000
@@ -171,17 +181,32 @@ struct SimulatedNode {
         return finish()
     }
 
-    /// Arms a crash that happens before the node's `writes`-th next durable write.
+    /// Arms a crash that happens before the node's `writes`-th next disk operation.
     mutating func armCrash(afterDurableWrites writes: Int) { crashBudget = writes }
 
     mutating func disarmCrash() { crashBudget = nil }
 
-    /// Stops the node at once: it loses everything but its disk.
+    /// Stops the node at once: it loses everything but its disk. What it wrote to its log since the last sync
+    /// reached the disk in part, page by page, as a machine's crash leaves it: a prefix of the records (the
+    /// node's log ends at the first frame that did not arrive whole), and when the log had been emptied since,
+    /// either the old log (the emptying lost) or the new records with, perhaps, old ones after them (written
+    /// over, not erased); the node's replay must skip those, which belong to stored heights.
     mutating func crash() {
         isUp = false
         incarnation += 1
         crashBudget = nil
         unsyncedBlocks = []
+        let kept = Array(unsyncedLog.prefix(Int.random(in: 0...unsyncedLog.count, using: &random)))
+        unsyncedLogRecordsLost += unsyncedLog.count - kept.count
+        if !logResetPending {
+            disk.log += kept
+        } else if kept.isEmpty {
+            if Bool.random(using: &random) { disk.log = [] }  // the emptying reached the disk, or did not
+        } else {
+            let oldRecordsAfter = Bool.random(using: &random) ? disk.log.dropFirst(Int.random(in: 0...disk.log.count, using: &random)) : []
+            disk.log = kept + oldRecordsAfter
+        }
+        (unsyncedLog, logResetPending) = ([], false)
     }
 
     /// A client submits `transaction` here. Returns whether the node accepted it into its mempool.
@@ -325,19 +350,18 @@ struct SimulatedNode {
         let start = ConsensusInput.startHeight(height: height, previousBlockTimeMs: verifier.headTimeMs)
         let records = [start.canonicalBytes] + machine.carriedInputs(into: height).map(\.canonicalBytes)
         if unsyncedBlocks.isEmpty {
-            guard durable({ $0.log = [] }), durable({ $0.log = records }) else { return }
-        } else {
-            guard durable({ $0.log += records }) else { return }
+            guard resetLog() else { return }
         }
+        guard writeLog(records) else { return }
         ownMessages = []
         seenMessages = []
         behindAtHeight = nil
         perform(machine.handle(start))
     }
 
-    /// Logs `input`, then hands it to the machine and performs what it asks.
+    /// Logs `input` (not synced, as the node does), then hands it to the machine and performs what it asks.
     private mutating func input(_ input: ConsensusInput) {
-        guard durable({ $0.log.append(input.canonicalBytes) }) else { return }
+        guard writeLog([input.canonicalBytes]) else { return }
         perform(machine.handle(input))
     }
 
@@ -391,8 +415,8 @@ struct SimulatedNode {
                      proposer: Identity(publicKey: key.publicKey), genesis: genesis)
     }
 
-    /// Signs through the guard, logs the signed message (its delivery back) before it leaves, broadcasts, and
-    /// hands it to the machine.
+    /// Signs through the guard, logs the signed message (its delivery back) and syncs the log before it
+    /// leaves, broadcasts, and hands it to the machine.
     private mutating func sign(_ proposal: Proposal, block: Block) {
         let signature: SigningGuard.Signature
         do {
@@ -402,7 +426,7 @@ struct SimulatedNode {
         }
         let signed = SignedProposal(proposal: proposal, validatorIndex: UInt16(index), signature: signature.signature, block: block)
         let delivered = ConsensusInput.proposal(signed, check: check(signed))
-        guard durable({ $0.log.append(delivered.canonicalBytes) }) else { return }
+        guard writeLog([delivered.canonicalBytes]), injectedFault == .sendBeforeSync || syncLog() else { return }
         emit(.signed(SigningPosition(height: proposal.height, round: proposal.round, step: .propose), SHA256.hash(proposal.canonicalBytes),
                      value: proposal.blockHash))
         send(PeerMessage.proposal(signed).canonicalBytes, to: peers)
@@ -443,7 +467,7 @@ struct SimulatedNode {
         }
         let signed = SignedVote(vote: vote, validatorIndex: UInt16(index), signature: signature.signature)
         let delivered = ConsensusInput.vote(signed)
-        guard durable({ $0.log.append(delivered.canonicalBytes) }) else { return }
+        guard writeLog([delivered.canonicalBytes]), injectedFault == .sendBeforeSync || syncLog() else { return }
         emit(.signed(SigningPosition(height: vote.height, round: vote.round, step: ConsensusStep(vote.type)), SHA256.hash(vote.canonicalBytes),
                      value: vote.blockHash))
         send(PeerMessage.vote(signed).canonicalBytes, to: peers)
@@ -546,6 +570,28 @@ struct SimulatedNode {
 
     private mutating func emit(_ effect: NodeEffect) {
         if isUp { effects.append(effect) }
+    }
+
+    /// Appends `records` to the log, in the cache: on the disk once synced.
+    private mutating func writeLog(_ records: [[UInt8]]) -> Bool {
+        guard durable({ _ in }) else { return false }
+        unsyncedLog += records
+        return true
+    }
+
+    /// Empties the log (every block is on the disk), in the cache: on the disk with the next sync.
+    private mutating func resetLog() -> Bool {
+        guard durable({ _ in }) else { return false }
+        (unsyncedLog, logResetPending) = ([], true)
+        return true
+    }
+
+    /// Makes everything written to the log durable.
+    private mutating func syncLog() -> Bool {
+        let written = writtenLog
+        guard durable({ $0.log = written }) else { return false }
+        (unsyncedLog, logResetPending) = ([], false)
+        return true
     }
 
     /// Performs a write to the disk, unless an armed crash falls here: then the node is down from now on and

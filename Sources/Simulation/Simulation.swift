@@ -69,6 +69,9 @@ public enum InjectedFault: Sendable {
     /// A restarted node loses its write-ahead log, and with it the record of what it signed: nothing stops
     /// it from signing a second, different vote for a step it already voted in.
     case forgetLogOnRestart
+    /// A node's own proposals and votes leave before its log is synced: a crash of the machine can take the
+    /// record of a signature already sent, and nothing stops the restarted node from signing differently there.
+    case sendBeforeSync
 }
 
 /// Why a run failed, with what is needed to reproduce it. Safe to print (ids and heights only).
@@ -113,6 +116,8 @@ public struct SimulationReport: Sendable {
     public let crashes: Int
     /// Blocks that restarted nodes stored again from their logs (a crash had taken them from the chain).
     public let restoredBlocks: Int
+    /// Log records that crashes took before they were synced (inputs the restarted nodes no longer had).
+    public let unsyncedLogRecordsLost: Int
     /// Trace lines: the recent ones, or all with `keepsFullTrace`.
     public let trace: [String]
 
@@ -448,12 +453,13 @@ public struct Simulation {
         }
     }
 
-    /// Each node's write-ahead log, its height in progress replayed into a fresh machine, gives its live machine.
+    /// Each node's write-ahead log as written (what a crash of the process, not of the machine, leaves), its
+    /// height in progress replayed into a fresh machine, gives its live machine.
     private func checkReplay() throws {
-        for node in nodes where node.isUp && !node.disk.log.isEmpty && node.machine.height > 0 {
+        for node in nodes where node.isUp && !node.writtenLog.isEmpty && node.machine.height > 0 {
             let resumption: ConsensusReplay.Resumption?
             do {
-                resumption = try ConsensusReplay.resuming(node.disk.log, storedHeight: node.machine.height - 1,
+                resumption = try ConsensusReplay.resuming(node.writtenLog, storedHeight: node.machine.height - 1,
                                                           configuration: ConsensusConfiguration(genesis: genesis, ownIndex: node.index))
             } catch {
                 throw CheckFailed(reason: "node \(node.index)'s write-ahead log does not replay: \(error)")
@@ -476,7 +482,8 @@ public struct Simulation {
             byzantineValidator: byzantine, plan: plan.description, committedTransactions: committed,
             acknowledgedTransactions: acknowledgements.count, evidenceReports: evidenceReports.count,
             messagesSent: counters.sent, messagesLost: counters.lost, crashes: counters.crashes,
-            restoredBlocks: counters.restored, trace: trace.lines)
+            restoredBlocks: counters.restored, unsyncedLogRecordsLost: nodes.reduce(0) { $0 + $1.unsyncedLogRecordsLost },
+            trace: trace.lines)
     }
 
     /// The peer message kind of encoded bytes, read without decoding (for the trace).

@@ -9,11 +9,13 @@ import Testing
 
     /// Seeds 1...200 with the default fault mix: drops, delays, duplicates, reordering, partitions, crashes
     /// with restarts from the write-ahead log (a crash also takes the blocks appended since the last durable
-    /// append, which the log gives back), and one equivocating validator. Each must pass every check; the
+    /// append, which the log gives back, and part of what the log had written since its last sync), and one
+    /// equivocating validator. Each must pass every check; the
     /// aggregate shows the faults really happened.
     @Test func twoHundredSeedsPassEveryCheck() {
         let started = Date()
-        var totals = (lost: 0, crashes: 0, restored: 0, evidence: 0, acknowledged: 0, maxHeight: UInt64(0), minHeight: UInt64.max)
+        var totals = (lost: 0, crashes: 0, restored: 0, unsyncedLost: 0, evidence: 0, acknowledged: 0, maxHeight: UInt64(0),
+                      minHeight: UInt64.max)
         for seed in 1...UInt64(Self.seedCount) {
             let report = Simulation.run(seed: seed)
             if let failure = report.failure {
@@ -23,6 +25,7 @@ import Testing
             totals.lost += report.messagesLost
             totals.crashes += report.crashes
             totals.restored += report.restoredBlocks
+            totals.unsyncedLost += report.unsyncedLogRecordsLost
             totals.evidence += report.evidenceReports
             totals.acknowledged += report.acknowledgedTransactions
             let honestHeights = report.heights.enumerated().filter { $0.offset != report.byzantineValidator }.map(\.element)
@@ -32,6 +35,7 @@ import Testing
         print("SimulationTests: \(Self.seedCount) seeds in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; \(totals)")
         #expect(totals.lost > 1_000 && totals.crashes > 50 && totals.evidence > Self.seedCount, "faults were injected: \(totals)")
         #expect(totals.restored > 0, "crashes took appended blocks that the logs gave back: \(totals)")
+        #expect(totals.unsyncedLost > 0, "crashes took log records written after the last sync: \(totals)")
         #expect(totals.acknowledged > 10 * Self.seedCount, "transactions were committed: \(totals)")
         #expect(totals.minHeight >= 2, "every honest node committed past its first block in every run: \(totals)")
     }
@@ -99,6 +103,16 @@ import Testing
     @Test func forgettingTheLogIsCaughtAsEquivocation() {
         var options = SimulationOptions()
         options.injectedFault = .forgetLogOnRestart
+        let failures = (1...UInt64(60)).compactMap { Simulation.run(seed: $0, options: options).failure }
+        #expect(failures.contains { $0.reason.contains("signed two different messages") }, "\(failures.map(\.reason))")
+    }
+
+    /// A node whose signed messages leave before its log is synced loses the record of some of them when its
+    /// machine crashes (the simulated crash keeps only part of what was written since the last sync), and
+    /// signs differently where it already signed: the checker sees the honest validator equivocate.
+    @Test func sendingBeforeTheSyncIsCaughtAsEquivocation() {
+        var options = SimulationOptions()
+        options.injectedFault = .sendBeforeSync
         let failures = (1...UInt64(60)).compactMap { Simulation.run(seed: $0, options: options).failure }
         #expect(failures.contains { $0.reason.contains("signed two different messages") }, "\(failures.map(\.reason))")
     }

@@ -11,9 +11,9 @@ import Crypto
 /// The file grows ahead of its records, `growthBytes` of zeros at a time, and is never shortened by a reset,
 /// so that most syncs write the records alone: a sync that also records a new file size writes the inode
 /// too (or commits the file system's journal), about twice the time on this machine's disk and three times
-/// under a CPU load (docs/CONSENSUS.md). The log ends at the first frame header that is all zeros: every append writes one
-/// after its frame, and a reset writes one after the magic line. Whatever lies beyond it is either zeros or
-/// records from before a reset, of heights already stored.
+/// under a CPU load (docs/CONSENSUS.md). The log ends at the first frame header that is all zeros: every
+/// append writes one after its frame, and a reset writes one after the magic line. Whatever lies beyond it
+/// is either zeros or records from before a reset, of heights already stored.
 public final class WriteAheadLog {
     public static let magic = Array("healthledger-wal/1\n".utf8)
     /// The largest record accepted (a proposal carries a whole block, at most 4 MiB plus its signature).
@@ -76,10 +76,12 @@ public final class WriteAheadLog {
     /// the next synced append (a crash may lose it, which the protocol tolerates for messages from peers).
     public func append(_ record: [UInt8], sync: Bool) throws(StorageError) {
         precondition(record.count <= Self.maxRecordBytes, "a write-ahead log record is at most \(Self.maxRecordBytes) bytes")
-        let frame = Self.frame(record)
-        try reserve(endOffset + frame.count + Self.endMarker.count)
-        try file.write(frame + Self.endMarker, at: endOffset)
-        endOffset += frame.count
+        var bytes = Self.frame(record)
+        let frameBytes = bytes.count
+        bytes += Self.endMarker
+        try reserve(endOffset + bytes.count)
+        try file.write(bytes, at: endOffset)
+        endOffset += frameBytes
         if sync { try file.sync() }
     }
 
@@ -107,10 +109,13 @@ public final class WriteAheadLog {
         endOffset = Self.magic.count
     }
 
+    /// The frame of `record`, with room for the end marker after it (`append` adds it without copying).
     static func frame(_ record: [UInt8]) -> [UInt8] {
         let length = UInt32(record.count)
-        var frame: [UInt8] = [UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8),
-                              UInt8(truncatingIfNeeded: length)]
+        var frame: [UInt8] = []
+        frame.reserveCapacity(frameHeaderBytes + record.count + endMarker.count)
+        frame += [UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8),
+                  UInt8(truncatingIfNeeded: length)]
         frame += SHA256.hash(record).bytes.prefix(8)
         frame += record
         return frame
