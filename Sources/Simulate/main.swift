@@ -74,7 +74,8 @@ func summary(_ report: SimulationReport) -> [String: Any] {
         "simulated_ms": report.simulatedMs, "heights": report.heights, "head_hash": report.headHash,
         "committed_transactions": report.committedTransactions, "acknowledged_transactions": report.acknowledgedTransactions,
         "evidence_reports": report.evidenceReports, "messages_sent": report.messagesSent, "messages_lost": report.messagesLost,
-        "crashes": report.crashes, "restored_blocks": report.restoredBlocks, "unsynced_log_records_lost": report.unsyncedLogRecordsLost, "faults": report.plan,
+        "crashes": report.crashes, "restored_blocks": report.restoredBlocks,
+        "unsynced_log_records_lost": report.unsyncedLogRecordsLost, "faults": report.plan,
     ]
     object["byzantine_validator"] = report.byzantineValidator.map { $0 as Any } ?? NSNull()
     if let failure = report.failure {

@@ -594,7 +594,8 @@ struct SimulatedNode {
         return true
     }
 
-    /// Performs a write to the disk, unless an armed crash falls here: then the node is down from now on and
+    /// Performs a disk operation (`write` is what it changes on the disk: nothing for a log write, which stays
+    /// in the cache until a sync), unless an armed crash falls here: then the node is down from now on and
     /// nothing after this point happens.
     private mutating func durable(_ write: (inout NodeDisk) -> Void) -> Bool {
         guard isUp else { return false }
