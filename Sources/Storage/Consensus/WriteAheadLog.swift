@@ -85,12 +85,12 @@ public final class WriteAheadLog {
         if sync { try file.sync() }
     }
 
-    /// Grows the file with zeros to at least `byteCount` bytes (plus `growthBytes`), when it is shorter.
+    /// When the next write (ending at `byteCount`) goes past the file's end, writes `growthBytes` of zeros
+    /// after it: that write itself fills the file up to `byteCount`.
     private func reserve(_ byteCount: Int) throws(StorageError) {
         guard byteCount > fileBytes else { return }
-        let grownBytes = byteCount + growthBytes
-        try file.write([UInt8](repeating: 0, count: grownBytes - fileBytes), at: fileBytes)
-        fileBytes = grownBytes
+        if growthBytes > 0 { try file.write([UInt8](repeating: 0, count: growthBytes), at: byteCount) }
+        fileBytes = byteCount + growthBytes
     }
 
     /// The log's length in bytes: the magic line and every whole frame.
