@@ -31,8 +31,9 @@ public struct FaultPlan: Sendable, CustomStringConvertible {
         public let node: Int
         public let atMs: UInt64
         public let restartMs: UInt64
-        /// The crash interrupts the node after this many of its durable writes in the event it is handling
-        /// (0: between events), so it can fall between a signature and its delivery, or a commit and the next log.
+        /// The crash interrupts the node after this many of its disk operations (log writes and syncs, durable
+        /// appends) in the event it is handling (0: between events), so it can fall between a signature and its
+        /// delivery, or a commit and the next log.
         public let afterDurableWrites: Int
     }
 

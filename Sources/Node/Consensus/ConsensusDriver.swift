@@ -129,6 +129,7 @@ final class ConsensusDriver: @unchecked Sendable {
         // has blocks, it was deleted or moved away: the next height's signatures are unknown, so none is made there.
         let logLost = writeAheadLog.wasCreated && head > 0
         recoveredLog = DecodedLog(writeAheadLog.recovered)
+        writeAheadLog.releaseRecovered()
         signingGuard = SigningGuard.recovering(log: recoveredLog, ownIndex: UInt16(ownIndex), saved: savedSignerState,
                                                committedHeight: logLost ? head + 1 : head)
         if logLost {

@@ -31,8 +31,8 @@ public final class WriteAheadLog {
     /// The file's size: the bytes from `endOffset` on are free (zeros, or records from before a reset).
     private var fileBytes: Int
 
-    /// The records found when the log was opened, in order.
-    public let recovered: [[UInt8]]
+    /// The records found when the log was opened, in order (empty once `releaseRecovered()` was called).
+    public private(set) var recovered: [[UInt8]]
     /// True when opening cut a torn or damaged tail off the file.
     public let truncatedTail: Bool
     /// True when there was no log to open (no file, or an empty one) and this one was begun.
@@ -92,6 +92,9 @@ public final class WriteAheadLog {
         if growthBytes > 0 { try file.write([UInt8](repeating: 0, count: growthBytes), at: byteCount) }
         fileBytes = byteCount + growthBytes
     }
+
+    /// Frees `recovered` once its records have been taken (the log may hold up to 32 MiB of them).
+    public func releaseRecovered() { recovered = [] }
 
     /// The log's length in bytes: the magic line and every whole frame.
     public var byteCount: Int { endOffset }

@@ -147,6 +147,22 @@ import TestSupport
         #expect(emptied.recovered.isEmpty && !emptied.wasCreated, "an emptied log is not a new one")
     }
 
+    /// The records read at open are freed on request; the log itself is unchanged and keeps appending.
+    @Test func releasingTheRecoveredRecordsLeavesTheLogAlone() throws {
+        let scratch = ScratchDirectory()
+        let written = records(5, seed: 9)
+        do {
+            let log = try WriteAheadLog(path: scratch.file("wal"))
+            for record in written { try log.append(record, sync: true) }
+        }
+        let reopened = try WriteAheadLog(path: scratch.file("wal"))
+        #expect(reopened.recovered == written)
+        reopened.releaseRecovered()
+        #expect(reopened.recovered.isEmpty)
+        try reopened.append([7], sync: true)
+        #expect(try WriteAheadLog(path: scratch.file("wal")).recovered == written + [[7]])
+    }
+
     @Test func foreignFileIsRefusedAndLeftAlone() throws {
         let scratch = ScratchDirectory()
         let path = scratch.file("wal")
