@@ -148,8 +148,10 @@ struct SimulatedNode {
                 return finish(with: .violation("node \(index): its stored block \(block.height) no longer applies: \(error)"))
             }
         }
-        signingGuard = SigningGuard.recovering(log: disk.log, ownIndex: UInt16(index), saved: nil, committedHeight: headHeight)
-        if incarnation > 0, injectedFault == .skipReplayOnRestart { disk.log = [] }
+        // Decoded once for the guard and the replay, as the node does.
+        var recovered = DecodedLog(disk.log)
+        signingGuard = SigningGuard.recovering(log: recovered, ownIndex: UInt16(index), saved: nil, committedHeight: headHeight)
+        if incarnation > 0, injectedFault == .skipReplayOnRestart { (disk.log, recovered) = ([], DecodedLog([])) }
         (mempool, mempoolIDs, verifiedTransactions, seenMessages, submittedHere) = ([], [], [], [], [])
         (ownMessages, behindAtHeight, evidence) = ([], nil, [])
         knownCommittedHeights = Array(repeating: 0, count: genesis.validators.count)
@@ -157,7 +159,7 @@ struct SimulatedNode {
         emit(.schedule(.gossip, afterMs: gossipIntervalMs))
         let resumption: ConsensusReplay.Resumption?
         do {
-            resumption = try ConsensusReplay.resuming(disk.log, storedHeight: headHeight, configuration: configuration)
+            resumption = try ConsensusReplay.resuming(recovered, storedHeight: headHeight, configuration: configuration)
         } catch {
             return finish(with: .violation("node \(index): its write-ahead log does not replay: \(error)"))
         }
