@@ -32,8 +32,12 @@ func wallClockMs() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
 /// Sleeps until the monotonic time `deadline` (seconds, as `nowSeconds`).
 func sleep(until deadline: Double) {
-    let delta = deadline - nowSeconds()
-    if delta > 0 { usleep(UInt32(min(delta, 10) * 1e6)) }
+    // One usleep takes at most about an hour (a UInt32 of microseconds): long waits are several short ones.
+    while true {
+        let delta = deadline - nowSeconds()
+        guard delta > 0 else { return }
+        usleep(UInt32(min(delta, 1) * 1e6))
+    }
 }
 
 /// The value at quantile `q` (0...1) of unsorted samples, nearest rank.
