@@ -56,6 +56,10 @@ public struct SHA256Digest: Hashable, Comparable, Sendable, CustomStringConverti
     /// The first of the 32 bytes, without building the array.
     public var leadingByte: UInt8 { UInt8(truncatingIfNeeded: word0 >> 56) }
 
+    /// The last sixteen of the 32 bytes as two big-endian words, without building the array: a hash's own
+    /// uniformly random bits, for a filter's bit positions.
+    public var trailingWords: (high: UInt64, low: UInt64) { (word2, word3) }
+
     /// Lowercase hexadecimal, 64 characters.
     public var hex: String { Hex.encode(bytes) }
 

@@ -109,7 +109,7 @@ public struct BlockExecutor: Sendable {
         guard createdAtMs >= blockTimeMs || blockTimeMs - createdAtMs <= genesis.consensus.transactionMaxAgeMs else {
             throw TransactionRejection.expired
         }
-        guard try !overlay.isCommitted(signed.id) else {
+        guard try !overlay.isCommitted(signed.id, createdAtMs: createdAtMs) else {
             throw overlay.changes.committed.contains { $0.id == signed.id }
                 ? TransactionRejection.duplicateInBlock : TransactionRejection.alreadyCommitted
         }

@@ -12,7 +12,9 @@ public protocol LedgerStateReader {
     func records(ofPatient patient: Identity, custodian: OrganisationID) throws -> [RecordEntry]
     /// True when a transaction with this id was committed and could still be replayed: ids older than the
     /// replay window (see `Transaction`) may be forgotten, because the window alone refuses them.
-    func isCommitted(_ id: TransactionID) throws -> Bool
+    /// `createdAtMs` is the transaction's creation time, which its id covers: a store may answer from the
+    /// ids it knows were committed within the window without looking further.
+    func isCommitted(_ id: TransactionID, createdAtMs: UInt64) throws -> Bool
     /// The allowed `diagnose` or `plan` access committed as transaction `id`, with its result once one is
     /// committed; nil for any other id. An access whose block time is more than `transactionMaxAgeMs` before
     /// the last block applied may be forgotten: no result can be committed for it any more (FORMAT.md 8.4).
@@ -138,8 +140,8 @@ struct StateOverlay: LedgerStateReader {
         return added.isEmpty ? committed : (committed + added).sorted { $0.id < $1.id }
     }
 
-    func isCommitted(_ id: TransactionID) throws -> Bool {
-        try newIDs.contains(id) || base.isCommitted(id)
+    func isCommitted(_ id: TransactionID, createdAtMs: UInt64) throws -> Bool {
+        try newIDs.contains(id) || base.isCommitted(id, createdAtMs: createdAtMs)
     }
 
     func serviceAccess(_ id: TransactionID) throws -> ServiceAccess? {

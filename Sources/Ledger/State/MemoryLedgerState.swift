@@ -48,7 +48,7 @@ public struct MemoryLedgerState: LedgerState, Sendable {
         (recordIDsByHolder[Holder(patient: patient, custodian: custodian)] ?? []).compactMap { recordsByID[$0] }
     }
 
-    public func isCommitted(_ id: TransactionID) -> Bool { recentIDs[id] != nil }
+    public func isCommitted(_ id: TransactionID, createdAtMs: UInt64) -> Bool { recentIDs[id] != nil }
 
     public func serviceAccess(_ id: TransactionID) -> ServiceAccess? { serviceAccesses[id] }
 

@@ -219,7 +219,7 @@ final class PeerTraffic: @unchecked Sendable {
     /// block whose transactions were verified as they arrived is checked without waiting on signatures.
     func admitGossiped(_ transaction: SignedTransaction) {
         guard !service.mempool.contains(transaction.id) else { return }
-        if (try? service.store.isCommitted(transaction.id)) == true { return }
+        if (try? service.store.isCommitted(transaction.id, createdAtMs: transaction.transaction.createdAtMs)) == true { return }
         guard verified.verify(transaction) else { return drop("bad_signature") }
         do {
             try service.admit(transaction, relay: false, signatureVerified: true)

@@ -67,6 +67,8 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
     private var unindexed: UnindexedRows
     /// The rows of the index batch being written, until its last part is committed.
     private var flushing: UnindexedRows?
+    /// Answers "not committed" for most ids without SQLite (under `memoryLock`).
+    private var recentIDs: RecentIDFilter
     /// How many unindexed ids trigger a flush of the id index.
     private let idIndexFlushCount: Int
     /// The most appends an index batch is written over (`IndexFlush`).
@@ -111,6 +113,7 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
             try ChainSchema.migrator.migrate(database)
             try Self.bindGenesis(database, genesis: genesis, path: path)
             head = try Self.loadHead(database, genesis: genesis)
+            recentIDs = RecentIDFilter(headTimeMs: head.timeMs, consensus: genesis.consensus)
             indexedHeight = try ChainSchema.indexedHeight(in: database)
             unindexed = UnindexedRows(ids: try ChainSchema.entryIDs(above: indexedHeight, in: database),
                                       accesses: try ChainSchema.entryAccesses(above: indexedHeight, in: database))
@@ -178,7 +181,10 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         func records(ofPatient patient: Identity, custodian: OrganisationID) throws -> [RecordEntry] {
             try read { try ChainSchema.records(ofPatient: patient, custodian: custodian, in: $0) }
         }
-        func isCommitted(_ id: TransactionID) throws -> Bool { try read { try store.sequence(of: id, in: $0) != nil } }
+        func isCommitted(_ id: TransactionID, createdAtMs: UInt64) throws -> Bool {
+            guard store.mayBeCommitted(id, createdAtMs: createdAtMs) else { return false }
+            return try read { try store.sequence(of: id, in: $0) != nil }
+        }
         func serviceAccess(_ id: TransactionID) throws -> ServiceAccess? { try read { try ChainSchema.serviceAccess(id, in: $0) } }
     }
 
@@ -231,6 +237,14 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
                 indexFlush = IndexFlush(rows: rows, coveringThrough: currentHead.height, parts: min(maxIndexFlushParts, max(1, blocks)))
             }
             let flush = indexFlush
+            // Before the commit: a reader told "maybe" looks the id up, one told "no" asked before the block.
+            memoryLock.withLock {
+                for entry in committed.block.entries {
+                    recentIDs.insert(entry.transaction.id, createdAtMs: entry.transaction.transaction.createdAtMs)
+                }
+                let maxAgeMs = genesis.consensus.transactionMaxAgeMs
+                if header.timeMs > maxAgeMs { recentIDs.forget(createdBeforeMs: header.timeMs - maxAgeMs) }
+            }
             try database.write { db in
                 try ChainSchema.insertBlock(committed, hash: hash, into: db)
                 try ChainSchema.insertChanges(changes, into: db)
@@ -416,8 +430,14 @@ public final class ChainStore: LedgerStateReader, @unchecked Sendable {
         try reading { try ChainSchema.records(ofPatient: patient, custodian: custodian, in: $0) }
     }
 
-    public func isCommitted(_ id: TransactionID) throws -> Bool {
-        try reading { try sequence(of: id, in: $0) != nil }
+    public func isCommitted(_ id: TransactionID, createdAtMs: UInt64) throws -> Bool {
+        guard mayBeCommitted(id, createdAtMs: createdAtMs) else { return false }
+        return try reading { try sequence(of: id, in: $0) != nil }
+    }
+
+    /// False when `RecentIDFilter` knows the id is not committed; a look-up must answer otherwise.
+    private func mayBeCommitted(_ id: TransactionID, createdAtMs: UInt64) -> Bool {
+        memoryLock.withLock { recentIDs.mayContain(id, createdAtMs: createdAtMs) }
     }
 
     /// Every allowed diagnose/plan access ever committed is kept (the access log shows its result), so this

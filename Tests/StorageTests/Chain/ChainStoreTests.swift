@@ -152,7 +152,7 @@ import TestSupport
             for (position, entry) in block.block.entries.enumerated() {
                 let location = try #require(try store.location(of: entry.transaction.id))
                 #expect(location.height == block.height && location.position == position)
-                #expect(try store.isCommitted(entry.transaction.id))
+                #expect(try store.isCommitted(entry.transaction.id, createdAtMs: entry.transaction.transaction.createdAtMs))
                 switch entry.transaction.transaction.body {
                 case .grantConsent:
                     #expect(try store.grant(entry.transaction.id) == reference.grant(entry.transaction.id))
@@ -174,7 +174,42 @@ import TestSupport
                 == reference.records(ofPatient: patient, custodian: ChainBuilder.organisation(0)))
         }
         #expect(try store.grants(ofPatient: TestKeys.identity("nobody")).isEmpty)
-        #expect(try !store.isCommitted(TransactionID(digest: .zero)))
+        #expect(try !store.isCommitted(TransactionID(digest: .zero), createdAtMs: 0))
+    }
+
+    /// A replayed transaction is refused as already committed whether the store's `RecentIDFilter` or its id
+    /// look-up answers: blocks 30 s apart, so that most ids are created after the store's head time plus
+    /// `transactionMaxFutureMs` (the filter answers) and the first ones, and those appended before a reopen,
+    /// are not (the look-up answers); transactions never committed are not found either way.
+    @Test func replaysAreRefusedWhetherTheFilterOrTheLookUpAnswers() throws {
+        let scratch = ScratchDirectory()
+        var workload = Workload(builder: ChainBuilder(seed: 29), patientCount: 25, practitionerCount: 6)
+        var blocks = [workload.enrolPractitioners().block]
+        for _ in 0..<14 { blocks.append(workload.nextBlock(count: 12, advanceMs: 30_000).block) }
+        let genesis = workload.builder.genesis
+        do {
+            let store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis)
+            try append(Array(blocks.prefix(8)), to: store)
+        }
+        let store = try ChainStore(path: scratch.file("ledger.sqlite"), genesis: genesis)
+        try append(Array(blocks.dropFirst(8)), to: store)
+        let executor = BlockExecutor(genesis: genesis)
+        let nowMs = store.headTimeMs
+        let unseen = (0..<50).map { index in
+            workload.builder.sign(.grantConsent(GrantConsent(grantee: .practitioner(TestKeys.identity("grantee-\(index)")),
+                                                              actions: AccessActions([.read]))),
+                                  by: TestKeys.key("patient-\(index)"), createdAtMs: nowMs - UInt64(index) * 7_000)
+        }
+        for transaction in blocks.dropFirst().flatMap({ $0.block.entries.map(\.transaction) }) {
+            #expect(try store.isCommitted(transaction.id, createdAtMs: transaction.transaction.createdAtMs))
+            #expect(throws: TransactionRejection.alreadyCommitted) {
+                try executor.check(transaction, nowMs: nowMs, state: store, nextHeight: store.headHeight + 1)
+            }
+        }
+        for transaction in unseen {
+            #expect(try !store.isCommitted(transaction.id, createdAtMs: transaction.transaction.createdAtMs))
+            try executor.check(transaction, nowMs: nowMs, state: store, nextHeight: store.headHeight + 1)
+        }
     }
 
     @Test func aStoreForAnotherGenesisIsRefused() throws {
