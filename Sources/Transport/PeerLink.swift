@@ -190,7 +190,7 @@ final class PeerLink: @unchecked Sendable {
     /// Writes queued frames (or a keepalive when the queue stays empty) until the link closes. While it
     /// waits, senders may write small frames themselves (`directWrite`).
     private func writeLoop() {
-        queue.attach(consumer) { [self] frame in directWrite(frame) }
+        queue.attach(consumer) { [self] frames in directWrite(frames) }
         while true {
             let bytes: [UInt8]
             let frameCount: Int
@@ -212,12 +212,13 @@ final class PeerLink: @unchecked Sendable {
 }
 
 extension PeerLink {
-    /// Writes `frame` on the sender's thread if the socket has room for it now (it then goes out in one
+    /// Writes `frames` on the sender's thread if the socket has room for them now (they then go out in one
     /// non-blocking write); never waits for the peer. A failure closes the link, as in the writer thread.
-    fileprivate func directWrite(_ frame: [UInt8]) -> PeerSendQueue.DirectWriteResult {
+    fileprivate func directWrite(_ frames: [[UInt8]]) -> PeerSendQueue.DirectWriteResult {
+        let bytes = frames.count == 1 ? frames[0] : Array(frames.joined())
         do throws(TLSError) {
-            guard try tls.writeIfWritable(frame, stallTimeoutMs: limits.writeStallTimeoutMs) else { return .notReady }
-            counters.addSent(1)
+            guard try tls.writeIfWritable(bytes, stallTimeoutMs: limits.writeStallTimeoutMs) else { return .notReady }
+            counters.addSent(frames.count)
         } catch {
             close(error == .timedOut ? .writeStalled(timeoutMs: limits.writeStallTimeoutMs) : .tls(error))
         }

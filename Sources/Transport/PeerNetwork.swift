@@ -126,8 +126,16 @@ public final class PeerNetwork: @unchecked Sendable {
 
     /// Queues `payload` for every remote validator.
     public func broadcast(_ payload: [UInt8]) throws(PeerError) {
-        let frame = try encode(payload)
-        for slot in slots { slot.queue.enqueue(frame) }
+        try broadcast(all: [payload])
+    }
+
+    /// Queues `payloads`, in order, for every remote validator; each link takes them in one write when its
+    /// socket has room (`PeerSendQueue.enqueue`). Throws, queuing none, when one is empty or too large.
+    public func broadcast(all payloads: [[UInt8]]) throws(PeerError) {
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(payloads.count)
+        for payload in payloads { frames.append(try encode(payload)) }
+        for slot in slots { slot.queue.enqueue(all: frames) }
     }
 
     /// Queues `payload` for one remote validator.

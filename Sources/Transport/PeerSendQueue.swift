@@ -32,7 +32,7 @@ final class PeerSendQueue: @unchecked Sendable {
         case notReady
     }
 
-    /// Frames up to this size may be written directly: votes, announcements, single transactions, and a
+    /// Frames up to this size (together) may be written directly: votes, announcements, transactions, and a
     /// proposal of some hundred transactions (written by the consensus thread when the socket has room for
     /// it at once, it reaches the peer without waiting for a writer thread to be scheduled: 2–6 ms less at
     /// half load, docs/PERFORMANCE.md). Larger frames (a full block) go through the writer thread.
@@ -56,7 +56,7 @@ final class PeerSendQueue: @unchecked Sendable {
     private var queuedBytes = 0
     private var droppedFrames = 0
     /// The current link's direct write, with its consumer.
-    private var direct: (consumer: Consumer, write: ([UInt8]) -> DirectWriteResult)?
+    private var direct: (consumer: Consumer, write: ([[UInt8]]) -> DirectWriteResult)?
     /// The consumer whose writer thread is waiting in `take` (it is not writing).
     private var waitingConsumer: Consumer?
     private var isDirectWriting = false
@@ -81,30 +81,35 @@ final class PeerSendQueue: @unchecked Sendable {
 
     /// Sends an encoded frame: written directly when it can be (see the type's overview), otherwise
     /// appended, dropping the oldest frames first if the bounds require it.
-    func enqueue(_ frame: [UInt8]) {
-        precondition(frame.count <= maxBytes, "a frame fits in an empty queue")
+    func enqueue(_ frame: [UInt8]) { enqueue(all: [frame]) }
+
+    /// Sends encoded frames in order, as `enqueue(_:)` sends one: written directly, together in one write,
+    /// when they can be.
+    func enqueue(all batch: [[UInt8]]) {
+        precondition(batch.allSatisfy { $0.count <= maxBytes }, "a frame fits in an empty queue")
+        guard !batch.isEmpty else { return }
         condition.lock()
         defer { condition.unlock() }
-        if let write = directWriteAllowed(for: frame) {
+        if let write = directWriteAllowed(forBytes: batch.reduce(0) { $0 + $1.count }) {
             isDirectWriting = true
             condition.unlock()
-            let result = write(frame)
+            let result = write(batch)
             condition.lock()
             isDirectWriting = false
             // Wake the writer only when it has work (frames queued meanwhile), or a link teardown waiting.
             if head < frames.count || isDetaching { condition.broadcast() }
             if case .consumed = result { return }
-            // Frames queued meanwhile came later: this one goes before them.
-            append(frame, atFront: true)
+            // Frames queued meanwhile came later: these go before them.
+            for frame in batch.reversed() { append(frame, atFront: true) }
             return
         }
-        append(frame, atFront: false)
+        for frame in batch { append(frame, atFront: false) }
     }
 
-    /// The direct write to use for `frame`, if one may run now. Called under the lock.
-    private func directWriteAllowed(for frame: [UInt8]) -> (([UInt8]) -> DirectWriteResult)? {
+    /// The direct write to use for frames of `byteCount` bytes, if one may run now. Called under the lock.
+    private func directWriteAllowed(forBytes byteCount: Int) -> (([[UInt8]]) -> DirectWriteResult)? {
         guard let direct, !direct.consumer.isCancelled, waitingConsumer === direct.consumer, !isDirectWriting,
-            head == frames.count, frame.count <= Self.directWriteMaxBytes
+            head == frames.count, byteCount <= Self.directWriteMaxBytes
         else { return nil }
         return direct.write
     }
@@ -138,8 +143,9 @@ final class PeerSendQueue: @unchecked Sendable {
     func makeConsumer() -> Consumer { Consumer() }
 
     /// Lets senders write small frames on `consumer`'s link themselves while its writer thread waits in `take`.
-    /// `write` must not block: it writes only what the socket takes at once, else returns `.notReady`.
-    func attach(_ consumer: Consumer, directWrite write: @escaping ([UInt8]) -> DirectWriteResult) {
+    /// `write` (of frames, in order, together) must not block: it writes only what the socket takes at once,
+    /// else returns `.notReady`.
+    func attach(_ consumer: Consumer, directWrite write: @escaping ([[UInt8]]) -> DirectWriteResult) {
         locked { if !consumer.isCancelled { direct = (consumer, write) } }
     }
 

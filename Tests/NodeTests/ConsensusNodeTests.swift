@@ -46,6 +46,27 @@ import Transport
         #expect(Set(blocks.map(\.block.header.proposer)).count > 1, "proposers rotate")
     }
 
+    /// A batch sent to one node is gossiped in chunks (`NodeService.relayChunk`) to every other, each of which
+    /// admits every transaction from gossip; all commit everywhere.
+    @Test func aBatchSentToOneNodeIsGossipedToEveryOther() throws {
+        let consortium = try InProcessConsortium()
+        let grants = (0..<70).map { number in
+            consortium.signer.transaction(.grantConsent(GrantConsent(
+                grantee: .organisation(consortium.organisations[number % 4]), actions: AccessActions([.read]))), by: fixedKey(UInt8(100 + number)))
+        }
+        let results = try consortium.client(2).submitBatch(grants)
+        #expect(results.map { $0["status"] as? String } == Array(repeating: "pending", count: 70))
+        #expect(try consortium.metric(2, "healthledger_transactions_gossiped_total{direction=\"out\"}") == 70)
+        let committedEverywhere = try eventually(timeoutMs: 30_000) {
+            try consortium.running.allSatisfy { node in try grants.allSatisfy { try consortium.store(node).location(of: $0.id) != nil } }
+        }
+        #expect(committedEverywhere)
+        for node in [0, 1, 3] {
+            let gossipedIn = try consortium.metric(node, "healthledger_transactions_gossiped_total{direction=\"in\"}")
+            #expect(gossipedIn > 0, "node \(node + 1) admitted \(gossipedIn) from gossip")
+        }
+    }
+
     @Test(.enabled(if: ipv6LoopbackAvailable, "this machine has no IPv6 loopback (::1)"))
     func validatorsLinkedOverIPv6CommitTheSameBlocks() throws {
         let consortium = try InProcessConsortium(peerHost: "::1")

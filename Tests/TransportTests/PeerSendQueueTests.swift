@@ -125,20 +125,23 @@ import Testing
     /// What a direct write closure was given, and what it answers.
     final class DirectWrites: @unchecked Sendable {
         private let lock = NSLock()
-        private var frames: [[UInt8]] = []
+        private var writes: [[[UInt8]]] = []
         var answer = PeerSendQueue.DirectWriteResult.consumed
         /// When set, each write waits for it before answering.
         var gate: DispatchSemaphore?
         let started = DispatchSemaphore(value: 0)
 
-        func write(_ frame: [UInt8]) -> PeerSendQueue.DirectWriteResult {
-            lock.withLock { frames.append(frame) }
+        func write(_ frames: [[UInt8]]) -> PeerSendQueue.DirectWriteResult {
+            lock.withLock { writes.append(frames) }
             started.signal()
             gate?.wait()
             return answer
         }
 
-        var written: [[UInt8]] { lock.withLock { frames } }
+        /// The frames written, in order.
+        var written: [[UInt8]] { lock.withLock { writes.flatMap { $0 } } }
+        /// How many frames each write carried.
+        var framesPerWrite: [Int] { lock.withLock { writes.map(\.count) } }
     }
 
     /// A queue with one consumer whose link writes directly into a `DirectWrites`; `gated` writes wait for
@@ -188,6 +191,48 @@ import Testing
         var all = frames
         if all == [[1]], case .frames(let rest) = queue.take(for: consumer, maxBatchBytes: 10_000, timeoutMs: 1_000) { all += rest }
         #expect(all == [[1], [2]], "order kept: the frame the socket refused goes first")
+        queue.cancel(consumer)
+    }
+
+    /// Frames sent together go out in one direct write, in order; together beyond `directWriteMaxBytes`,
+    /// they go to the writer thread, which takes them in order.
+    @Test func framesSentTogetherGoOutInOneWrite() {
+        let (queue, consumer, writes) = directQueue()
+        let writer = BackgroundTake(queue, consumer)
+        queue.enqueue(all: [[1], [2, 3], [4]])
+        queue.enqueue(all: [[5]])
+        #expect(writes.written == [[1], [2, 3], [4], [5]] && writes.framesPerWrite == [3, 1])
+        #expect(!writer.hasReturned, "the writer thread was not woken")
+        let half = [UInt8](repeating: 6, count: PeerSendQueue.directWriteMaxBytes / 2 + 1)
+        queue.enqueue(all: [half, half])
+        guard case .frames(let frames)? = writer.result() else {
+            Issue.record("frames too large together go to the writer")
+            return
+        }
+        var all = frames
+        if all.count == 1, case .frames(let rest) = queue.take(for: consumer, maxBatchBytes: 10_000_000, timeoutMs: 1_000) { all += rest }
+        #expect(all == [half, half] && writes.framesPerWrite == [3, 1])
+        queue.cancel(consumer)
+    }
+
+    /// Frames sent together that the socket cannot take are queued, in order, ahead of a frame sent while
+    /// their direct write was in flight.
+    @Test func framesSentTogetherThatTheSocketCannotTakeKeepTheirOrder() {
+        let (queue, consumer, writes) = directQueue(gated: true)
+        writes.answer = .notReady
+        let writer = BackgroundTake(queue, consumer)
+        let sender = Thread { queue.enqueue(all: [[1], [2]]) }
+        sender.start()
+        writes.started.wait()
+        queue.enqueue([3])
+        writes.gate?.signal()
+        guard case .frames(let frames)? = writer.result() else {
+            Issue.record("frames expected")
+            return
+        }
+        var all = frames
+        while all.count < 3, case .frames(let rest) = queue.take(for: consumer, maxBatchBytes: 10_000, timeoutMs: 1_000) { all += rest }
+        #expect(all == [[1], [2], [3]])
         queue.cancel(consumer)
     }
 

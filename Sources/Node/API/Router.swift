@@ -166,16 +166,13 @@ final class Router: Sendable {
         guard service.mempool.count + transactions.count <= service.mempool.capacity else {
             throw Problem(admission: .busy)
         }
-        var results: [String] = []
-        results.reserveCapacity(transactions.count)
-        for bytes in transactions {
-            do {
-                let transaction = try service.admit(encoded: bytes)
-                results.append("{\"id\":\"\(transaction.id.hex)\",\"status\":\"pending\"}")
-            } catch {
+        let results = service.admitBatch(encoded: transactions).map { result in
+            switch result {
+            case let .success(transaction):
+                return "{\"id\":\"\(transaction.id.hex)\",\"status\":\"pending\"}"
+            case let .failure(error):
                 let problem = Problem(admission: error)
-                let object = LedgerJSON.encode(["status": "refused", "code": problem.code, "detail": problem.detail])
-                results.append(String(decoding: object, as: UTF8.self))
+                return String(decoding: LedgerJSON.encode(["status": "refused", "code": problem.code, "detail": problem.detail]), as: UTF8.self)
             }
         }
         return .json(200, Array("{\"results\":[\(results.joined(separator: ","))]}".utf8))

@@ -93,11 +93,12 @@ final class ConsensusEngine: @unchecked Sendable {
                                      gossip: traffic.gossip, sender: sender)
         service.metrics.increment("healthledger_consensus_evidence_total", by: Double(evidence.count))
         service.metrics.set("healthledger_consensus_peers_linked", 0)
-        service.admissionObserver = { [inbox] transaction, relay in
-            verified.insert(transaction)
+        service.admissionObserver = { [inbox] transactions, relay in
+            for transaction in transactions { verified.insert(transaction) }
             if relay {
-                sender.broadcast(PeerMessage.transaction(transaction).canonicalBytes)
-                service.metrics.increment("healthledger_transactions_gossiped_total", labels: "direction=\"out\"")
+                sender.broadcast(all: transactions.map { PeerMessage.transaction($0).canonicalBytes })
+                service.metrics.increment("healthledger_transactions_gossiped_total", labels: "direction=\"out\"",
+                                          by: Double(transactions.count))
             }
             inbox.post(.transactionsArrived)
         }
@@ -186,11 +187,14 @@ private struct NetworkSender: ConsensusSender {
     let keys: [Ed25519.PublicKey]
     let metrics: Metrics
 
-    func broadcast(_ payload: [UInt8]) {
+    func broadcast(_ payload: [UInt8]) { broadcast(all: [payload]) }
+
+    /// Queues `payloads`, in order, for every other validator: to each in one write when it can take them.
+    func broadcast(all payloads: [[UInt8]]) {
         do {
-            try network.broadcast(payload)
+            try network.broadcast(all: payloads)
         } catch {
-            metrics.increment("healthledger_consensus_messages_unsent_total")
+            metrics.increment("healthledger_consensus_messages_unsent_total", by: Double(payloads.count))
         }
     }
 
