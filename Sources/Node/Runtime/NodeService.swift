@@ -50,8 +50,8 @@ public final class NodeService: @unchecked Sendable {
     var admissionObserver: (@Sendable ([SignedTransaction], _ relay: Bool) -> Void)?
 
     /// A batch's admitted transactions are told (and gossiped) this many at a time: one write to each peer per
-    /// chunk instead of one per transaction (measured: reading gossip was 7% of a validator's CPU at
-    /// saturation, docs/PERFORMANCE.md), while the first of a chunk waits for at most this many verifications.
+    /// chunk instead of one per transaction (measured: a quarter more committed at saturation,
+    /// docs/PERFORMANCE.md), while the first of a chunk waits for at most this many verifications.
     static let relayChunk = 32
 
     /// Loads the shipped clinical models (`serviceLimits` bound what one diagnose or plan call reads); throws
