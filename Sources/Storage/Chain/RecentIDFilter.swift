@@ -18,7 +18,7 @@ import Ledger
 /// A false "maybe" costs only the look-up the store would have made anyway.
 struct RecentIDFilter {
     static let bitsPerGeneration = 1 << 21
-    /// Bit positions per id: with 100,000 ids in a generation, about 1 false "maybe" in 1,500.
+    /// Bit positions per id: with 100,000 ids in a generation, about 1 false "maybe" in 1,100.
     static let positionsPerID = 4
     private static let positionBits = 21
 
@@ -81,10 +81,10 @@ struct RecentIDFilter {
 
     private static let emptyGeneration = [UInt64](repeating: 0, count: bitsPerGeneration / 64)
 
-    /// Bit position `index` of an id: the `index`th run of 21 bits of its last 128 (a SHA-256 hash: uniform).
+    /// Bit position `index` (0 to 3) of an id: 21 bits of its last 128 (a SHA-256 hash: uniform already), the
+    /// first three from the last word, the fourth from the one before.
     private static func position(_ index: Int, of hashBits: (high: UInt64, low: UInt64)) -> Int {
-        let shift = UInt64(index * positionBits)
-        let bits = shift < 64 ? hashBits.low >> shift | (shift == 0 ? 0 : hashBits.high << (64 - shift)) : hashBits.high >> (shift - 64)
-        return Int(bits & (1 << UInt64(positionBits) - 1))
+        let word = index < 3 ? hashBits.low >> UInt64(index * positionBits) : hashBits.high
+        return Int(word & (1 << UInt64(positionBits) - 1))
     }
 }
