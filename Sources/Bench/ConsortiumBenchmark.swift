@@ -39,7 +39,7 @@ struct ConsortiumBenchmark {
     }
 
     func run() throws -> [String: Any] {
-        let (e1, e2) = Ed25519Baseline.measure(seconds: options.baselineSeconds, report: progress)
+        let (e1, e2AtStart) = Ed25519Baseline.measure(seconds: options.baselineSeconds, report: progress)
         let directory = try scratchDirectory(options.directory, prefix: "healthledger-bench-consortium")
         defer { if options.directory == nil { try? FileManager.default.removeItem(atPath: directory) } }
         let binary = try NodeBinary.find(options.nodeBinary)
@@ -55,7 +55,7 @@ struct ConsortiumBenchmark {
             + "timeouts propose \(consortium.genesis.consensus.timeoutProposeMs) ms, vote \(consortium.genesis.consensus.timeoutVoteMs) ms")
         let population = try populate(nodes: nodes, consortium: consortium)
 
-        var result: [String: Any] = ["ed25519_verify_per_s_1t": Int(e1), "ed25519_verify_per_s_2t": Int(e2), "consortium_validators": nodes.count]
+        var result: [String: Any] = ["ed25519_verify_per_s_1t": Int(e1), "consortium_validators": nodes.count]
         let saturation = try measureSaturation(nodes: nodes, population: population)
         result.merge(saturation) { $1 }
         let rate = saturation["consortium_commit_tx_per_s"] as! Double
@@ -70,6 +70,15 @@ struct ConsortiumBenchmark {
         for node in nodes { guard node.stop() == 0 else { throw NodeBenchError.node("a validator did not exit cleanly (see \(node.logPath))") } }
         nodes = []
 
+        // E2 again, now the validators are gone: on a shared machine one measurement can fall in a busy moment
+        // and inflate every ratio (seen: 8,544 against 12,300-12,800 in the runs around it). The higher of the
+        // two is used, so a ratio is never flattered by a slow baseline.
+        let e2AtEnd = Ed25519Baseline.verificationsPerSecond(threads: 2, seconds: options.baselineSeconds)
+        progress("E2 again after the run: \(Int(e2AtEnd)); the higher, \(Int(max(e2AtStart, e2AtEnd))), is used")
+        let e2 = max(e2AtStart, e2AtEnd)
+        result["ed25519_verify_per_s_2t"] = Int(e2)
+        result["ed25519_verify_per_s_2t_at_start"] = Int(e2AtStart)
+        result["ed25519_verify_per_s_2t_at_end"] = Int(e2AtEnd)
         let share = e2 / Double(consortium.directories.count)
         let p50 = result["consortium_commit_latency_ms_p50"] as? Double ?? .infinity
         let p99 = result["consortium_commit_latency_ms_p99"] as? Double ?? .infinity
