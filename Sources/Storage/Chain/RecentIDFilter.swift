@@ -14,7 +14,8 @@ import Ledger
 ///
 /// **Bounded.** Ids are kept in generations by creation time (one Bloom filter of `bitsPerGeneration` bits
 /// each, positions taken from the id's own hash bits); a generation is forgotten once every id in it has
-/// expired (`forget(createdBeforeMs:)`), which raises `exactFromMs`. About 20 generations of 256 KiB at most.
+/// expired (`forget(createdBeforeMs:)`), which raises `exactFromMs`: the window's span and two more, at most
+/// about 18 generations of 256 KiB.
 /// A false "maybe" costs only the look-up the store would have made anyway.
 struct RecentIDFilter {
     static let bitsPerGeneration = 1 << 21
@@ -36,7 +37,7 @@ struct RecentIDFilter {
     }
 
     /// The filter for a store whose head block has time `headTimeMs`, under `consensus`'s replay window:
-    /// about 16 generations span the window.
+    /// generations of a minute, or of a sixteenth of the window when that is longer.
     init(headTimeMs: UInt64, consensus: ConsensusParameters) {
         let windowMs = consensus.transactionMaxAgeMs + consensus.transactionMaxFutureMs
         let firstUnseenMs = headTimeMs < UInt64.max - consensus.transactionMaxFutureMs ? headTimeMs + consensus.transactionMaxFutureMs + 1 : .max
