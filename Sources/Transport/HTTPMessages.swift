@@ -11,11 +11,14 @@ public struct HTTPRequest: Sendable {
     public let body: [UInt8]
     /// The peer's IP address (IPv4 or IPv6), without the port.
     public let remoteAddress: String
+    /// For answering from another thread while the handler runs (nil for requests built by tests).
+    public let earlyAnswer: EarlyAnswer?
 
     /// For tests of handlers; the server builds requests itself.
     public init(
         method: String, path: String, query: [String: String] = [:],
-        headers: [(name: String, value: String)] = [], body: [UInt8] = [], remoteAddress: String = "test"
+        headers: [(name: String, value: String)] = [], body: [UInt8] = [], remoteAddress: String = "test",
+        earlyAnswer: EarlyAnswer? = nil
     ) {
         self.method = method
         self.path = path
@@ -23,6 +26,7 @@ public struct HTTPRequest: Sendable {
         self.headers = headers
         self.body = body
         self.remoteAddress = remoteAddress
+        self.earlyAnswer = earlyAnswer
     }
 
     /// The value of the first header named `name` (case-insensitive).

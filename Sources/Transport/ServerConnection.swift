@@ -58,10 +58,18 @@ final class ServerConnection: @unchecked Sendable {
             return false
         }
         registry.recordRequest()
-        let response = handler(makeRequest(received.head, body: received.body))
-        let keepAlive = received.head.wantsKeepAlive && !HTTPSyntax.asksToClose(response.headers) && !registry.isStopping
-        guard send(response, answering: received.head, keepAlive: keepAlive) else { return false }
+        let early = EarlyAnswer(socket: reader.socket) { [self] response in encoded(response, answering: received.head) }
+        let response = handler(makeRequest(received.head, body: received.body, earlyAnswer: early))
+        if let (rest, keepAlive) = early.finish() {
+            guard (try? sendBytes(rest)) != nil, keepAlive else { return false }
+            return registry.endRequest(connection: id)
+        }
+        guard send(response, answering: received.head) else { return false }
         return registry.endRequest(connection: id)
+    }
+
+    private func keepsAlive(_ response: HTTPResponse, answering head: RequestHead) -> Bool {
+        head.wantsKeepAlive && !HTTPSyntax.asksToClose(response.headers) && !registry.isStopping
     }
 
     // MARK: Reading
@@ -104,33 +112,39 @@ final class ServerConnection: @unchecked Sendable {
         }
     }
 
-    private func makeRequest(_ head: RequestHead, body: [UInt8]) -> HTTPRequest {
+    private func makeRequest(_ head: RequestHead, body: [UInt8], earlyAnswer: EarlyAnswer) -> HTTPRequest {
         HTTPRequest(
             method: head.method, path: head.path, query: head.query, headers: head.headers, body: body,
-            remoteAddress: remoteAddress)
+            remoteAddress: remoteAddress, earlyAnswer: earlyAnswer)
     }
 
     // MARK: Writing
 
-    /// Writes the response; returns whether the connection may serve another request.
-    private func send(_ response: HTTPResponse, answering head: RequestHead, keepAlive requestedKeepAlive: Bool) -> Bool {
+    /// The head of `response` as it goes on the wire, its framing, and whether the connection stays open after it.
+    private func head(of response: HTTPResponse, answering head: RequestHead) -> (bytes: [UInt8], framing: ResponseFraming, keepAlive: Bool) {
         let framing = Self.framing(of: response, answering: head)
-        let keepAlive = requestedKeepAlive && framing != .untilClose
-        let headBytes = ResponseEncoding.head(
-            status: response.status, headers: response.headers, framing: framing, keepAlive: keepAlive)
-        do {
-            switch (framing, response.body) {
-            case (.none, _):
-                try sendBytes(headBytes)
-            case (_, .bytes(let body)):
-                try sendBytes(headBytes + body)
-            case (_, .stream(let produce)):
-                try sendBytes(headBytes)
-                guard stream(produce, chunked: framing == .chunked) else { return false }
-            }
-        } catch {
-            return false
+        let keepAlive = keepsAlive(response, answering: head) && framing != .untilClose
+        let bytes = ResponseEncoding.head(status: response.status, headers: response.headers, framing: framing, keepAlive: keepAlive)
+        return (bytes, framing, keepAlive)
+    }
+
+    /// A response with a byte body as it goes on the wire, and whether the connection stays open after it;
+    /// nil for a streamed body. (`EarlyAnswer` sends it from another thread.)
+    private func encoded(_ response: HTTPResponse, answering request: RequestHead) -> (bytes: [UInt8], keepAlive: Bool)? {
+        let (headBytes, framing, keepAlive) = head(of: response, answering: request)
+        switch (framing, response.body) {
+        case (.none, _): return (headBytes, keepAlive)
+        case (_, .bytes(let body)): return (headBytes + body, keepAlive)
+        case (_, .stream): return nil
         }
+    }
+
+    /// Writes the response; returns whether the connection may serve another request.
+    private func send(_ response: HTTPResponse, answering request: RequestHead) -> Bool {
+        if let (bytes, keepAlive) = encoded(response, answering: request) { return (try? sendBytes(bytes)) != nil && keepAlive }
+        guard case .stream(let produce) = response.body else { preconditionFailure("only a streamed body is not encoded whole") }
+        let (headBytes, framing, keepAlive) = head(of: response, answering: request)
+        guard (try? sendBytes(headBytes)) != nil, stream(produce, chunked: framing == .chunked) else { return false }
         return keepAlive
     }
 

@@ -233,6 +233,25 @@ final class Socket: @unchecked Sendable {
         }
     }
 
+    /// Sends what the socket takes now, without waiting; returns how many bytes went (0 when it takes none).
+    func sendWithoutWaiting(_ bytes: [UInt8]) throws(ConnectionError) -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { all in
+                retryingInterrupts {
+                    send(descriptor, all.baseAddress! + offset, all.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                }
+            }
+            if sent >= 0 {
+                offset += sent
+                continue
+            }
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { throw systemError("send") }
+            break
+        }
+        return offset
+    }
+
     /// Whether a kept-alive connection is no longer usable: the peer closed it or sent bytes nobody asked for.
     var isClosedByPeer: Bool {
         var probe = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)

@@ -3,6 +3,7 @@ import Testing
 import Ledger
 import Node
 import TestSupport
+import Transport
 
 /// A request that waits for its block gets the committed answer, however the block producer's steps (append
 /// to the store, remove from the mempool, wake the waiters) interleave with the request's look-ups. Sequential
@@ -35,6 +36,30 @@ import TestSupport
             }
         }
         #expect(failures.isEmpty, "\(failures.count) of 600 waits did not see their block: \(failures.prefix(3))")
+    }
+}
+
+/// A waiting submission is answered by the thread that appended its block (`EarlyAnswer`), with the same
+/// answer a status look-up gives afterwards, and the node counts it.
+@Suite struct EarlyCommitAnswerTests {
+    @Test func aWaitingSubmissionIsAnsweredByTheAppenderWithTheStoredAnswer() throws {
+        let node = try TestNode()
+        let patientKey = Ed25519.PrivateKey()
+        let http = try HTTPTestClient(node.runtime.url).client
+        for _ in 0..<5 {
+            let grant = node.signer.transaction(.grantConsent(GrantConsent(grantee: .organisation(node.organisation),
+                                                                           actions: AccessActions([.read]))), by: patientKey)
+            let answer = try node.client.submit(grant)
+            #expect(answer["status"] as? String == "committed" && answer["kind"] as? String == "GrantConsent", "\(answer)")
+            let lookedUp = try http.request("GET", "/v1/transactions/\(grant.id.hex)")
+            let stored = try JSONSerialization.jsonObject(with: Data(lookedUp.body)) as? [String: Any] ?? [:]
+            for key in ["id", "status", "height", "position", "kind"] {
+                #expect(String(describing: answer[key]) == String(describing: stored[key]), "\(key): \(answer) against \(stored)")
+            }
+        }
+        let metrics = String(decoding: try http.request("GET", "/metrics").body, as: UTF8.self)
+        let early = metrics.split(separator: "\n").first { $0.hasPrefix("healthledger_commit_waits_answered_early_total ") }
+        #expect(early.flatMap { Double($0.split(separator: " ").last!) } ?? 0 >= 1, "\(early.map(String.init) ?? "no counter")")
     }
 }
 

@@ -150,7 +150,16 @@ final class Router: Sendable {
         } catch {
             throw Problem(admission: error)
         }
-        let status = waitMs > 0 ? try service.waitForCommit(transaction.id, timeoutMs: waitMs) : .pending
+        guard waitMs > 0 else { return try statusResponse(transaction.id, .pending) }
+        let early = request.earlyAnswer
+        let status = try service.waitForCommit(transaction.id, timeoutMs: waitMs) { [service] committed in
+            // Answered by the thread that appended the block: the client need not wait for this one to run.
+            let response = Self.committedResponse(transaction.id, height: committed.height, position: committed.position,
+                                                  entry: committed.entry)
+            guard let early, early.send(response) else { return }
+            service.metrics.increment("healthledger_commit_waits_answered_early_total")
+        }
+        if early?.hasAnswered == true { return .json(200, []) }  // not sent: the early answer was the answer
         return try statusResponse(transaction.id, status)
     }
 
@@ -206,7 +215,6 @@ final class Router: Sendable {
     }
 
     private func statusResponse(_ id: TransactionID, _ status: TransactionStatus) throws -> HTTPResponse {
-        var object: [String: Any] = ["id": id.hex]
         switch status {
         case .pending, .unknown:
             // The hot answer at saturation: written directly rather than through JSONSerialization.
@@ -214,15 +222,19 @@ final class Router: Sendable {
         case let .refused(rejection):
             throw Problem(422, "Refused in block", "the transaction could not be committed: \(rejection)", code: "refused")
         case let .committed(height, position):
-            object["status"] = "committed"
-            object["height"] = height
-            object["position"] = position
-            if let (entry, _) = try service.store.entry(height: height, position: position) {
-                object["kind"] = entry.transaction.transaction.kind.description
-                object["outcome"] = entry.outcome.map(LedgerJSON.outcome)
-            }
-            return .json(200, LedgerJSON.encode(object))
+            let entry = try service.store.entry(height: height, position: position)?.entry
+            return Self.committedResponse(id, height: height, position: position, entry: entry)
         }
+    }
+
+    /// The answer for a committed transaction: where it is, and its kind and outcome when its entry is known.
+    private static func committedResponse(_ id: TransactionID, height: UInt64, position: Int, entry: BlockEntry?) -> HTTPResponse {
+        var object: [String: Any] = ["id": id.hex, "status": "committed", "height": height, "position": position]
+        if let entry {
+            object["kind"] = entry.transaction.transaction.kind.description
+            object["outcome"] = entry.outcome.map(LedgerJSON.outcome)
+        }
+        return .json(200, LedgerJSON.encode(object))
     }
 
     static func waitMs(_ query: [String: String]) throws -> Int {

@@ -560,7 +560,7 @@ final class ConsensusDriver: @unchecked Sendable {
     private func afterCommit(_ committed: CommittedBlock, startedAt started: DispatchTime, source: String, timings: [String: Double] = [:]) {
         let entries = committed.block.entries
         // After the durable append: a transaction leaving the mempool is already in the store (NodeService.status).
-        service.removeFromMempool(Set(entries.map(\.transaction.id)))
+        service.removeFromMempool(Set(entries.map(\.transaction.id)), committedIn: committed.block)
         directory.setOwnHeight(committed.height)
         let metrics = service.metrics
         metrics.increment("healthledger_blocks_committed_total")

@@ -70,17 +70,19 @@ final class BlockProducer: @unchecked Sendable {
         let proposal = try service.executor.propose(candidates, height: height, blockTimeMs: blockTimeMs, state: store.writerView)
         let executed = DispatchTime.now()
         let refused = proposal.rejected.map { ($0.0.id, $0.1) }
+        var appended: Block?
         if !proposal.entries.isEmpty {
             let committed = certify(entries: proposal.entries, height: height, timeMs: blockTimeMs, previousHash: store.headHash)
             let certified = DispatchTime.now()
             try store.append(committed, changes: proposal.changes)
+            appended = committed.block
             record(committed, timings: [("execute_ms", started, executed), ("certify_ms", executed, certified),
                                         ("append_ms", certified, DispatchTime.now())])
         }
         // In this order, so that a transaction that leaves the mempool is already in the store or among the
         // refusals when a waiter looks for it (NodeService.status).
         service.tracker.remember(refused: refused)
-        service.removeFromMempool(Set(proposal.entries.map(\.transaction.id) + refused.map(\.0)))
+        service.removeFromMempool(Set(proposal.entries.map(\.transaction.id) + refused.map(\.0)), committedIn: appended)
         for (id, reason) in refused {
             service.log.info("transaction.refused_in_block", ["id": id.hex, "reason": String(describing: reason)])
         }

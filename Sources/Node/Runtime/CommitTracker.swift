@@ -18,7 +18,22 @@ final class CommitTracker: @unchecked Sendable {
     /// One waiting request: signalled when its transaction may have left the mempool.
     private final class Waiter {
         let wake = DispatchSemaphore(value: 0)
+        /// Run by the thread that appended the transaction's block, before the waiter wakes (`wait`'s `early`).
+        let early: ((CommittedEntry) -> Void)?
+
+        init(early: ((CommittedEntry) -> Void)?) { self.early = early }
     }
+
+    /// A transaction's entry and place in the block that committed it, as the thread that appended it knows.
+    struct CommittedEntry {
+        let height: UInt64
+        let position: Int
+        let entry: BlockEntry
+    }
+
+    /// At most this many waiters are answered early per block (each costs the thread that appended it a
+    /// status look-up and a write); the others are only woken.
+    static let maxEarlyAnswers = 16
 
     private let lock = NSLock()
     private var refusals: [TransactionID: TransactionRejection] = [:]
@@ -45,24 +60,33 @@ final class CommitTracker: @unchecked Sendable {
     }
 
     /// Called after `ids` left the mempool (their block is durable, or they were refused and remembered):
-    /// wakes the waiters of those transactions to look again.
-    func left(_ ids: Set<TransactionID>) {
-        lock.withLock {
+    /// wakes the waiters of those transactions to look again. For those committed in `block`, at most
+    /// `maxEarlyAnswers` waiters' `early` actions run first, on the calling thread.
+    func left(_ ids: Set<TransactionID>, committedIn block: Block? = nil) {
+        let leaving = lock.withLock { () -> [(TransactionID, Waiter)] in
             if waiters.count <= ids.count {
-                for (id, waiting) in waiters where ids.contains(id) { for waiter in waiting { waiter.wake.signal() } }
-            } else {
-                for id in ids { for waiter in waiters[id] ?? [] { waiter.wake.signal() } }
+                return waiters.filter { ids.contains($0.key) }.flatMap { entry in entry.value.map { (entry.key, $0) } }
+            }
+            return ids.flatMap { id in (waiters[id] ?? []).map { (id, $0) } }
+        }
+        if let block {
+            for (id, waiter) in leaving.lazy.filter({ $0.1.early != nil }).prefix(Self.maxEarlyAnswers) {
+                guard let position = block.entries.firstIndex(where: { $0.transaction.id == id }) else { continue }
+                waiter.early?(CommittedEntry(height: block.header.height, position: position, entry: block.entries[position]))
             }
         }
+        for (_, waiter) in leaving { waiter.wake.signal() }
     }
 
     func refusal(of id: TransactionID) -> TransactionRejection? { lock.withLock { refusals[id] } }
 
     /// Calls `status` until it is no longer pending or `timeoutMs` passes: first at once, then each time
-    /// `id` leaves the mempool.
-    func wait(for id: TransactionID, timeoutMs: Int, status: () throws -> TransactionStatus) rethrows -> TransactionStatus {
+    /// `id` leaves the mempool. `early`, if given, runs on the thread that appended `id`'s block, before this
+    /// one wakes (to answer sooner; it must not block).
+    func wait(for id: TransactionID, timeoutMs: Int, early: ((CommittedEntry) -> Void)? = nil,
+              status: () throws -> TransactionStatus) rethrows -> TransactionStatus {
         let deadline = DispatchTime.now() + .milliseconds(max(0, timeoutMs))
-        let waiter = Waiter()
+        let waiter = Waiter(early: early)
         let registered = lock.withLock { () -> Bool in
             guard !stopped else { return false }
             waiters[id, default: []].append(waiter)

@@ -157,9 +157,10 @@ public final class NodeService: @unchecked Sendable {
 
     /// Removes `ids` from the mempool and wakes the requests waiting for them, which then find each in the
     /// store or among the remembered refusals (so a block is appended, or its refusals remembered, first).
-    func removeFromMempool(_ ids: Set<TransactionID>) {
+    /// `block`, when they were committed in it, lets waiters be answered by the calling thread.
+    func removeFromMempool(_ ids: Set<TransactionID>, committedIn block: Block? = nil) {
         mempool.remove(ids)
-        tracker.left(ids)
+        tracker.left(ids, committedIn: block)
     }
 
     private func refuse(_ error: AdmissionError, reason: String) -> AdmissionError {
@@ -186,8 +187,16 @@ public final class NodeService: @unchecked Sendable {
 
     /// Waits up to `timeoutMs` for the transaction to be committed or refused.
     public func waitForCommit(_ id: TransactionID, timeoutMs: Int) throws(NodeError) -> TransactionStatus {
+        try waitForCommit(id, timeoutMs: timeoutMs, answerEarly: nil)
+    }
+
+    /// As `waitForCommit(_:timeoutMs:)`; `answerEarly`, if given, is called with the committed entry on the
+    /// thread that appended the block, before this one wakes: a request can be answered from there
+    /// (`EarlyAnswer`). It must not block.
+    func waitForCommit(_ id: TransactionID, timeoutMs: Int,
+                       answerEarly: ((CommitTracker.CommittedEntry) -> Void)?) throws(NodeError) -> TransactionStatus {
         do {
-            return try tracker.wait(for: id, timeoutMs: timeoutMs) { try status(of: id) }
+            return try tracker.wait(for: id, timeoutMs: timeoutMs, early: answerEarly) { try status(of: id) }
         } catch let error as NodeError {
             throw error
         } catch {
