@@ -60,12 +60,13 @@ final class ServerConnection: @unchecked Sendable {
         registry.recordRequest()
         let early = EarlyAnswer(socket: reader.socket) { [self] response in encoded(response, answering: received.head) }
         let response = handler(makeRequest(received.head, body: received.body, earlyAnswer: early))
+        let staysOpen: Bool
         if let (rest, keepAlive) = early.finish() {
-            guard (try? sendBytes(rest)) != nil, keepAlive else { return false }
-            return registry.endRequest(connection: id)
+            staysOpen = (try? sendBytes(rest)) != nil && keepAlive  // answered early: the handler's response is dropped
+        } else {
+            staysOpen = send(response, answering: received.head)
         }
-        guard send(response, answering: received.head) else { return false }
-        return registry.endRequest(connection: id)
+        return staysOpen && registry.endRequest(connection: id)
     }
 
     private func keepsAlive(_ response: HTTPResponse, answering head: RequestHead) -> Bool {
