@@ -122,9 +122,9 @@ final class ServerConnection: @unchecked Sendable {
     // MARK: Writing
 
     /// The head of `response` as it goes on the wire, its framing, and whether the connection stays open after it.
-    private func head(of response: HTTPResponse, answering head: RequestHead) -> (bytes: [UInt8], framing: ResponseFraming, keepAlive: Bool) {
-        let framing = Self.framing(of: response, answering: head)
-        let keepAlive = keepsAlive(response, answering: head) && framing != .untilClose
+    private func head(of response: HTTPResponse, answering request: RequestHead) -> (bytes: [UInt8], framing: ResponseFraming, keepAlive: Bool) {
+        let framing = Self.framing(of: response, answering: request)
+        let keepAlive = keepsAlive(response, answering: request) && framing != .untilClose
         let bytes = ResponseEncoding.head(status: response.status, headers: response.headers, framing: framing, keepAlive: keepAlive)
         return (bytes, framing, keepAlive)
     }

@@ -217,25 +217,17 @@ final class Socket: @unchecked Sendable {
 
     /// Sends every byte; throws `.timedOut` when the peer accepts nothing for `stallTimeoutMs`.
     func sendAll(_ bytes: [UInt8], stallTimeoutMs: Int) throws(ConnectionError) {
-        var offset = 0
+        var offset = try sendWithoutWaiting(bytes)
         while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { all in
-                retryingInterrupts {
-                    send(descriptor, all.baseAddress! + offset, all.count - offset, Int32(MSG_NOSIGNAL))
-                }
-            }
-            if sent >= 0 {
-                offset += sent
-                continue
-            }
-            guard errno == EAGAIN || errno == EWOULDBLOCK else { throw systemError("send") }
             try wait(for: POLLOUT, deadline: .afterMs(stallTimeoutMs))
+            offset += try sendWithoutWaiting(bytes, from: offset)
         }
     }
 
-    /// Sends what the socket takes now, without waiting; returns how many bytes went (0 when it takes none).
-    func sendWithoutWaiting(_ bytes: [UInt8]) throws(ConnectionError) -> Int {
-        var offset = 0
+    /// Sends what the socket takes now of `bytes` from `start` on, without waiting; returns how many went (0
+    /// when it takes none).
+    func sendWithoutWaiting(_ bytes: [UInt8], from start: Int = 0) throws(ConnectionError) -> Int {
+        var offset = start
         while offset < bytes.count {
             let sent = bytes.withUnsafeBytes { all in
                 retryingInterrupts {
@@ -249,7 +241,7 @@ final class Socket: @unchecked Sendable {
             guard errno == EAGAIN || errno == EWOULDBLOCK else { throw systemError("send") }
             break
         }
-        return offset
+        return offset - start
     }
 
     /// Whether a kept-alive connection is no longer usable: the peer closed it or sent bytes nobody asked for.
