@@ -9,7 +9,7 @@ through the execution and policy rules, re-deriving every access outcome and che
 It then checks that each ServiceResult rule (FORMAT.md 8.3) rejects what it should against the replayed state.
 
 Usage: scripts/verify-vectors.py [repository root]      (needs Python 3.9+ and the `cryptography` package)
-Exit status 0 when every check passes.
+Exit status 0 when every check passes, 1 when one fails, 2 for a usage error.
 """
 import base64
 import calendar
@@ -588,7 +588,14 @@ def check_service_result_rules(c, g, state, names, head_time):
 # ---------------------------------------------------------------- the checks
 
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    args = sys.argv[1:]
+    if args and args[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        print("error: unexpected arguments %s (usage: scripts/verify-vectors.py [repository root])" % " ".join(args), file=sys.stderr)
+        return 2
+    root = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     vectors = os.path.join(root, "Tests", "LedgerTests", "Vectors")
     c = Checker()
 
