@@ -179,9 +179,9 @@ enum ClinicalFixture {
         """
 }
 
-/// `scripts/consortium up` and `down` (README, OPERATIONS.md section 9) with the debug binary: four healthy
-/// nodes, the files it promises, a transaction through one node committed at another, and every process gone
-/// after `down`.
+/// `scripts/consortium up`, `stop`, `start` and `down` (README, OPERATIONS.md section 9) with the debug binary:
+/// four healthy nodes, the files it promises, a transaction through one node committed at another, a node
+/// crashed and restarted that catches up, and every process gone after `down`.
 @Suite(.serialized) struct ConsortiumScriptTests {
     static let script = ProcessConsortium.packageRoot.appendingPathComponent("scripts/consortium").path
 
@@ -196,7 +196,7 @@ enum ClinicalFixture {
         #expect(up.status == 0, "scripts/consortium up: \(up.output)")
         let nodes = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/nodes.json")))
             as? [String: Any])
-        let entries = try #require(nodes["nodes"] as? [[String: Any]])
+        let entries = try Self.nodeEntries(directory)
         #expect(entries.map { $0["name"] as? String } == ["node-1", "node-2", "node-3", "node-4"])
         let genesis = try Genesis(jsonBytes: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/genesis.json"))))
         #expect(genesis.validators.count == 4 && nodes["chainId"] as? String == genesis.chainID.value)
@@ -217,9 +217,35 @@ enum ClinicalFixture {
         #expect(eventually(timeoutMs: 20_000) {
             (try? HTTPClient(baseURL: urls[3]).request("GET", "/v1/transactions/\(enrolment.id.hex)").status) == 200
         })
+        try crashAndRestartNodeThree(directory, urls: urls, genesis: genesis, admin: admin)
+        let restartedPids = try Self.nodeEntries(directory).compactMap { ($0["pid"] as? NSNumber)?.int32Value }
+        #expect(restartedPids.count == 4 && restartedPids[2] != pids[2], "nodes.json names the restarted process")
         let down = try Self.run(["down", "--dir", directory])
         #expect(down.status == 0, "scripts/consortium down: \(down.output)")
-        for pid in pids { #expect(kill(pid, 0) != 0, "node process \(pid) still runs after down") }
+        for pid in pids + restartedPids { #expect(kill(pid, 0) != 0, "node process \(pid) still runs after down") }
+    }
+
+    /// `stop --node 3 --kill` (a crash); a transaction commits without it; `start --node 3` brings it back on
+    /// the same URL and returns once it has caught up, so it serves that transaction.
+    private func crashAndRestartNodeThree(_ directory: String, urls: [String], genesis: Genesis, admin: Ed25519.PrivateKey) throws {
+        let stop = try Self.run(["stop", "--dir", directory, "--node", "3", "--kill"])
+        #expect(stop.status == 0, "scripts/consortium stop: \(stop.output)")
+        let again = try Self.run(["stop", "--dir", directory, "--node", "3"])
+        #expect(again.status == 1 && again.output.contains("not running"), "stopping a stopped node: \(again.output)")
+        let enrolment = RequestSigner(chainID: genesis.chainID).transaction(.enrollPractitioner(EnrollPractitioner(
+            organisation: genesis.validators[1].organisation, practitioner: Identity(publicKey: fixedKey(34).publicKey),
+            role: PractitionerRole("physician")!)), by: admin)
+        _ = try NodeClient(url: urls[0]).submit(enrolment, wait: true)
+        let start = try Self.run(["start", "--dir", directory, "--node", "3"])
+        #expect(start.status == 0, "scripts/consortium start: \(start.output)")
+        #expect(eventually(timeoutMs: 20_000) {
+            (try? HTTPClient(baseURL: urls[2]).request("GET", "/v1/transactions/\(enrolment.id.hex)").status) == 200
+        }, "the restarted node serves what was committed while it was down")
+    }
+
+    static func nodeEntries(_ directory: String) throws -> [[String: Any]] {
+        let nodes = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/nodes.json")))
+        return try #require((nodes as? [String: Any])?["nodes"] as? [[String: Any]])
     }
 
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
