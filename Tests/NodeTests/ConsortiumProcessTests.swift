@@ -232,12 +232,16 @@ enum ClinicalFixture {
         #expect(stop.status == 0, "scripts/consortium stop: \(stop.output)")
         let again = try Self.run(["stop", "--dir", directory, "--node", "3"])
         #expect(again.status == 1 && again.output.contains("not running"), "stopping a stopped node: \(again.output)")
+        let down = try Self.run(["status", "--dir", directory])
+        #expect(down.status == 1 && down.output.contains("node-3  \(urls[2])  stopped"), "status with a node down: \(down.output)")
         let enrolment = RequestSigner(chainID: genesis.chainID).transaction(.enrollPractitioner(EnrollPractitioner(
             organisation: genesis.validators[1].organisation, practitioner: Identity(publicKey: fixedKey(34).publicKey),
             role: PractitionerRole("physician")!)), by: admin)
         _ = try NodeClient(url: urls[0]).submit(enrolment, wait: true)
         let start = try Self.run(["start", "--dir", directory, "--node", "3"])
         #expect(start.status == 0, "scripts/consortium start: \(start.output)")
+        let status = try Self.run(["status", "--dir", directory])
+        #expect(status.status == 0 && status.output.contains("node-3  \(urls[2])  height"), "status: \(status.output)")
         #expect(eventually(timeoutMs: 20_000) {
             (try? HTTPClient(baseURL: urls[2]).request("GET", "/v1/transactions/\(enrolment.id.hex)").status) == 200
         }, "the restarted node serves what was committed while it was down")
