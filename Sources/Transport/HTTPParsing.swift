@@ -15,13 +15,15 @@ enum HTTPVersion: Equatable {
 }
 
 /// A request the server refuses before calling the handler; becomes a problem response and a closed connection.
+/// `code` is the problem's machine-readable name, as the router's problems carry one (docs/API.md, Errors).
 struct RequestRejection: Error, Equatable {
     let status: Int
     let title: String
     let detail: String
+    let code: String
 
     static func badRequest(_ detail: String) -> RequestRejection {
-        RequestRejection(status: 400, title: "Bad Request", detail: detail)
+        RequestRejection(status: 400, title: "Bad Request", detail: detail, code: "bad-request")
     }
 }
 
@@ -51,7 +53,8 @@ struct RequestHead {
         }
         if headers.contains(where: { $0.name == "transfer-encoding" }) {
             throw RequestRejection(
-                status: 501, title: "Not Implemented", detail: "request bodies must use Content-Length, not Transfer-Encoding")
+                status: 501, title: "Not Implemented", detail: "request bodies must use Content-Length, not Transfer-Encoding",
+                code: "not-implemented")
         }
         contentLength = try Self.contentLength(headers)
         wantsKeepAlive = HTTPSyntax.isPersistent(version: version, headers: headers)
@@ -79,7 +82,8 @@ struct RequestHead {
         if text.count == 8 && text.starts(with: Array("HTTP/".utf8)) && isDigit(text[5]) && text[6] == UInt8(ascii: ".")
             && isDigit(text[7])
         {
-            throw RequestRejection(status: 505, title: "HTTP Version Not Supported", detail: "use HTTP/1.1 or HTTP/1.0")
+            throw RequestRejection(
+                status: 505, title: "HTTP Version Not Supported", detail: "use HTTP/1.1 or HTTP/1.0", code: "http-version-not-supported")
         }
         throw .badRequest("the protocol version must be HTTP/1.1 or HTTP/1.0")
     }

@@ -40,7 +40,10 @@ final class ServerConnection: @unchecked Sendable {
             registry.rejectionFinished()
             reader.socket.close()
         }
-        closeAfterError(.problem(503, title: "Service Unavailable", detail: "too many open connections; retry shortly"))
+        var response = HTTPResponse.problem(503, title: "Service Unavailable", detail: "too many open connections; retry shortly",
+                                            extra: ["code": "too-many-connections"])
+        response.headers.append((name: "retry-after", value: "1"))
+        closeAfterError(response)
     }
 
     /// Returns whether the connection stays open for another request.
@@ -54,7 +57,7 @@ final class ServerConnection: @unchecked Sendable {
             received = request
         } catch {
             registry.recordProtocolError()
-            closeAfterError(.problem(error.status, title: error.title, detail: error.detail))
+            closeAfterError(.problem(error.status, title: error.title, detail: error.detail, extra: ["code": error.code]))
             return false
         }
         registry.recordRequest()
@@ -84,7 +87,8 @@ final class ServerConnection: @unchecked Sendable {
         let head = try RequestHead(parsing: headBytes)
         guard head.contentLength <= configuration.maxBodyBytes else {
             throw RequestRejection(
-                status: 413, title: "Content Too Large", detail: "the body may have at most \(configuration.maxBodyBytes) bytes")
+                status: 413, title: "Content Too Large", detail: "the body may have at most \(configuration.maxBodyBytes) bytes",
+                code: "content-too-large")
         }
         if head.expectsContinue && head.contentLength > reader.bufferedByteCount {
             guard (try? sendBytes(ResponseEncoding.continueInterim)) != nil else { return nil }
@@ -102,11 +106,12 @@ final class ServerConnection: @unchecked Sendable {
             case .timedOut:
                 throw RequestRejection(
                     status: 408, title: "Request Timeout",
-                    detail: "the request was not complete within \(configuration.requestTimeoutMs) ms")
+                    detail: "the request was not complete within \(configuration.requestTimeoutMs) ms", code: "request-timeout")
             case .tooLarge:
                 throw RequestRejection(
                     status: 431, title: "Request Header Fields Too Large",
-                    detail: "the request line and headers may have at most \(configuration.maxHeaderBytes) bytes")
+                    detail: "the request line and headers may have at most \(configuration.maxHeaderBytes) bytes",
+                    code: "headers-too-large")
             case .closed, .system:
                 return nil
             }

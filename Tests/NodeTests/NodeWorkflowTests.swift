@@ -4,6 +4,7 @@ import Ledger
 import Node
 import Storage
 import TestSupport
+import Transport
 
 /// The users' jobs against a real node over real HTTP: a hospital enrols a clinician, a record is stored,
 /// a patient grants and revokes, the clinician reads, the patient sees who accessed what, an auditor
@@ -238,7 +239,39 @@ import TestSupport
         #expect(listed.count == 20)
         let garbage = try HTTPTestClient(node.runtime.url).post("/v1/transactions/batch", body: [0, 0, 0, 9, 1, 2])
         #expect(garbage.status == 400)
+        // The literal segment beats /v1/transactions/{id} for every method: "batch" is never looked up as an id.
         let wrongMethod = try HTTPTestClient(node.runtime.url).client.request("GET", "/v1/transactions/batch")
-        #expect(wrongMethod.status == 405 || wrongMethod.status == 400, "GET batch is either not a transaction id or a wrong method")
+        #expect(wrongMethod.status == 405 && wrongMethod.headers.first { $0.name == "allow" }?.value == "POST")
+    }
+}
+
+/// Numbers in paths and queries are ASCII digits only (API.md: a sign, a space or anything else is 400), and
+/// `format` is `json` or `binary`.
+@Suite struct RequestValueTests {
+    @Test func numbersAreDigitsOnlyAndFormatIsOneOfTwo() throws {
+        let node = try TestNode()
+        let client = try HTTPTestClient(node.runtime.url).client
+        let patientKey = Ed25519.PrivateKey()
+        let patient = identity(patientKey).text
+        _ = try node.client.submit(node.signer.transaction(
+            .grantConsent(GrantConsent(grantee: .organisation(node.organisation), actions: AccessActions([.read]))), by: patientKey), wait: true)
+        let refused = [
+            "/v1/blocks/+1", "/v1/blocks/0", "/v1/blocks/%201", "/v1/blocks/99999999999999999999", "/v1/blocks/1?format=xml",
+            "/v1/patients/\(patient)/accesses?limit=+5", "/v1/patients/\(patient)/accesses?limit=0",
+            "/v1/patients/\(patient)/accesses?after=+1.0", "/v1/patients/\(patient)/accesses?after=1.-0",
+        ]
+        for path in refused {
+            let response = try client.request("GET", path)
+            #expect(response.status == 400 && problemCode(response) == "bad-request", "GET \(path): \(response.status)")
+        }
+        let signedWait = try HTTPTestClient(node.runtime.url).post("/v1/transactions?wait=%2B5", body: Array(#"{"transaction":"00"}"#.utf8))
+        #expect(signedWait.status == 400 && String(decoding: signedWait.body, as: UTF8.self).contains("wait is"))
+        for path in ["/v1/blocks/1", "/v1/blocks/1?format=json", "/v1/blocks/1?format=binary", "/v1/patients/\(patient)/accesses?limit=5"] {
+            #expect(try client.request("GET", path).status == 200, "GET \(path)")
+        }
+    }
+
+    private func problemCode(_ response: HTTPClientResponse) -> String? {
+        (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])?["code"] as? String
     }
 }

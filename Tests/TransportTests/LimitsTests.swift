@@ -11,6 +11,7 @@ import Testing
             try connection.send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 2_000))\r\n\r\n")
             let (text, closed) = connection.readUntilClosed()
             #expect(status(of: text) == 431)
+            #expect(text.contains(#""code":"headers-too-large""#))
             #expect(text.contains("application/problem+json"))
             #expect(closed)
             try expectStillServes(server)
@@ -24,6 +25,7 @@ import Testing
             let start = ContinuousClock.now
             let (text, closed) = connection.readUntilClosed()
             #expect(status(of: text) == 413)
+            #expect(text.contains(#""code":"content-too-large""#))
             #expect(closed)
             #expect(elapsedMs(since: start) < 2_000)  // answered at once, not after waiting for 5 MB
             #expect(server.statistics.requests == 0)
@@ -44,6 +46,7 @@ import Testing
                 if !answer.isEmpty { break }
             }
             #expect(status(of: answer) == 408)
+            #expect(answer.contains(#""code":"request-timeout""#))
             #expect(elapsedMs(since: start) < 5_000)
             #expect(server.statistics.protocolErrors == 1)
             try expectStillServes(server)
@@ -81,6 +84,7 @@ import Testing
             try connection.send(request)
             let (text, closed) = connection.readUntilClosed()
             #expect(status(of: text) == expectedStatus)
+            #expect(text.contains(expectedStatus == 505 ? #""code":"http-version-not-supported""# : #""code":"bad-request""#))
             #expect(closed)
         }
     }
@@ -91,6 +95,7 @@ import Testing
             try connection.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
             let (text, closed) = connection.readUntilClosed()
             #expect(status(of: text) == 501)
+            #expect(text.contains(#""code":"not-implemented""#))
             #expect(closed)
             try expectStillServes(server)
         }
@@ -103,6 +108,7 @@ import Testing
             let third = try RawConnection(port: server.port)
             let (text, closed) = third.readUntilClosed()
             #expect(status(of: text) == 503)
+            #expect(text.contains(#""code":"too-many-connections""#) && text.lowercased().contains("retry-after: 1\r\n"))
             #expect(closed)
             #expect(server.statistics.rejectedConnections == 1)
             withExtendedLifetime(held) {}

@@ -57,8 +57,10 @@ final class Router: Sendable {
     }
 
     private func route(_ request: HTTPRequest, _ segments: [String]) -> HTTPResponse {
-        // A literal segment beats a {parameter} (so /v1/transactions/batch is not a transaction id).
-        let candidates = Self.compiledRoutes.filter { $0.matches(segments) }
+        // A literal segment beats a {parameter}, whatever the method (so /v1/transactions/batch is never a
+        // transaction id: GET there is 405, not a look-up of the id "batch").
+        let matching = Self.compiledRoutes.filter { $0.matches(segments) }
+        let candidates = matching.filter { $0.literalCount == matching.first?.literalCount }
         guard !candidates.isEmpty else {
             return .problem(404, title: "Not found", detail: "no route \(request.path); see docs/API.md", extra: ["code": "not-found"])
         }
@@ -87,7 +89,7 @@ final class Router: Sendable {
         case "/v1/chain/head": return .json(200, LedgerJSON.encode(head()))
         case "/v1/chain/genesis": return .json(200, service.genesis.jsonBytes)
         case "/v1/chain/export": return export()
-        case "/v1/blocks/{height}": return try block(parameters["height"]!, binary: request.query["format"] == "binary")
+        case "/v1/blocks/{height}": return try block(parameters["height"]!, format: request.query["format"])
         case "/v1/transactions": return try submit(request)
         case "/v1/transactions/batch": return try submitBatch(request)
         case "/v1/transactions/{id}": return try transactionStatus(parameters["id"]!)
@@ -129,12 +131,15 @@ final class Router: Sendable {
         ], body: .stream { writer in try store.streamExport(upTo: height) { try writer.write($0) } })
     }
 
-    private func block(_ heightText: String, binary: Bool) throws -> HTTPResponse {
-        guard let height = UInt64(heightText), height >= 1 else { throw Problem.badRequest("block height must be a whole number >= 1") }
+    private func block(_ heightText: String, format: String?) throws -> HTTPResponse {
+        guard [nil, "json", "binary"].contains(format) else { throw Problem.badRequest("format is json (the default) or binary") }
+        guard let height = Self.wholeNumber(heightText).map(UInt64.init), height >= 1 else {
+            throw Problem.badRequest("block height must be a whole number >= 1")
+        }
         guard let stored = try service.store.storedBlock(at: height) else {
             throw Problem(404, "Not found", "no block at height \(height) (head is \(service.store.headHeight))", code: "no-such-block")
         }
-        if binary { return HTTPResponse(status: 200, headers: [(name: "content-type", value: "application/octet-stream")], body: .bytes(stored.bytes)) }
+        if format == "binary" { return HTTPResponse(status: 200, headers: [(name: "content-type", value: "application/octet-stream")], body: .bytes(stored.bytes)) }
         return .json(200, LedgerJSON.encode(LedgerJSON.block(try CommittedBlock(canonicalBytes: stored.bytes))))
     }
 
@@ -242,7 +247,7 @@ final class Router: Sendable {
         case nil, "false", "0": return 0
         case "true": return defaultWaitMs
         case let text?:
-            guard let ms = Int(text), (0...maxWaitMs).contains(ms) else {
+            guard let ms = wholeNumber(text), ms <= maxWaitMs else {
                 throw Problem.badRequest("wait is true, false, or milliseconds up to \(maxWaitMs)")
             }
             return ms
@@ -345,17 +350,19 @@ final class Router: Sendable {
 
     private func accesses(_ patientText: String, _ query: [String: String]) throws -> HTTPResponse {
         let patient = try patient(patientText)
-        let limit = Int(query["limit"] ?? "1000") ?? 0
-        guard (1...10_000).contains(limit) else { throw Problem.badRequest("limit is a number from 1 to 10000") }
+        guard let limit = Self.wholeNumber(query["limit"] ?? "1000"), (1...10_000).contains(limit) else {
+            throw Problem.badRequest("limit is a number from 1 to 10000")
+        }
         var after: (height: UInt64, position: Int)?
         if let cursor = query["after"] {
             let parts = cursor.split(separator: ".")
-            guard parts.count == 2, let height = UInt64(parts[0]), let position = Int(parts[1]), height < 1 << 40,
+            guard parts.count == 2, let height = Self.wholeNumber(String(parts[0])), let position = Self.wholeNumber(String(parts[1])),
+                height < 1 << 40,
                 (0..<(1 << 20)).contains(position)
             else {
                 throw Problem.badRequest("after is HEIGHT.POSITION of the last entry of the previous page")
             }
-            after = (height, position)
+            after = (UInt64(height), position)
         }
         let entries = try service.store.accessLog(patient: patient, after: after, limit: limit)
         var object: [String: Any] = ["patient": patient.text, "accesses": entries.map(LedgerJSON.access)]
@@ -367,6 +374,14 @@ final class Router: Sendable {
 
     /// `routes` with their patterns split once, the most literal segments first: every request is matched
     /// against them (splitting the patterns per request was a twentieth of a single submission's thread).
+    /// `text` as a whole number when it is nothing but ASCII digits (at most 18: no overflow), else nil.
+    /// (`Int("+5")` and `Int("-0")` parse; API.md promises digits.)
+    static func wholeNumber(_ text: String) -> Int? {
+        let utf8 = text.utf8
+        guard (1...18).contains(utf8.count), utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        return Int(text)
+    }
+
     private static let compiledRoutes: [CompiledRoute] = routes.map { CompiledRoute(method: $0.method, pattern: $0.pattern) }
         .sorted { $0.literalCount > $1.literalCount }
 
