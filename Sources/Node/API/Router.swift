@@ -372,8 +372,6 @@ final class Router: Sendable {
 
     // MARK: Matching
 
-    /// `routes` with their patterns split once, the most literal segments first: every request is matched
-    /// against them (splitting the patterns per request was a twentieth of a single submission's thread).
     /// `text` as a whole number when it is nothing but ASCII digits (at most 18: no overflow), else nil.
     /// (`Int("+5")` and `Int("-0")` parse; API.md promises digits.)
     static func wholeNumber(_ text: String) -> Int? {
@@ -382,6 +380,8 @@ final class Router: Sendable {
         return Int(text)
     }
 
+    /// `routes` with their patterns split once, the most literal segments first: every request is matched
+    /// against them (splitting the patterns per request was a twentieth of a single submission's thread).
     private static let compiledRoutes: [CompiledRoute] = routes.map { CompiledRoute(method: $0.method, pattern: $0.pattern) }
         .sorted { $0.literalCount > $1.literalCount }
 
