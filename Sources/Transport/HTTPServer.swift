@@ -8,7 +8,9 @@ public struct HTTPServerConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// 0: an ephemeral port, readable from `HTTPServer.port` after `start()`.
     public var port: UInt16 = 0
-    /// Connections beyond this are accepted, answered 503 and closed.
+    /// Open connections at most. A connection beyond it takes the place of the one idle the longest (which is
+    /// closed, as an idle keep-alive connection may be at any time), or, when none is idle, is answered 503
+    /// and closed: a client holding connections it does not use cannot lock others out.
     public var maxConnections: Int = 256
     /// Request line plus headers; beyond: 431 and close.
     public var maxHeaderBytes: Int = 16 * 1024
@@ -28,8 +30,10 @@ public struct HTTPServerConfiguration: Sendable {
 public struct HTTPServerStatistics: Sendable {
     public var openConnections: Int
     public var acceptedConnections: Int
-    /// Answered 503 because `maxConnections` were open.
+    /// Answered 503 because `maxConnections` were open and busy.
     public var rejectedConnections: Int
+    /// Idle connections closed to make room for a new one.
+    public var reclaimedConnections: Int
     /// Requests handed to the handler.
     public var requests: Int
     /// Requests refused by the server itself (400, 408, 413, 431, 501, 505).
@@ -134,17 +138,24 @@ final class ConnectionRegistry: @unchecked Sendable {
     private struct Entry {
         let socket: Socket
         var isIdle: Bool
+        /// When it last became idle, in `idleOrder`: the smallest has been idle the longest.
+        var idleSince: Int
+        /// Shut down to make room; no longer counted, and it serves no further request.
+        var isReclaimed = false
     }
 
     private let condition = NSCondition()
     private var connections: [Int: Entry] = [:]
     private var nextID = 0
+    private var idleOrder = 0
+    /// Connections shut down to make room whose threads have not removed them yet.
+    private var reclaimedCount = 0
     private var runningThreads = 0
     private var rejectingThreads = 0
     private var stopping = false
     private var boundPort: UInt16 = 0
     private var counters = HTTPServerStatistics(
-        openConnections: 0, acceptedConnections: 0, rejectedConnections: 0, requests: 0, protocolErrors: 0)
+        openConnections: 0, acceptedConnections: 0, rejectedConnections: 0, reclaimedConnections: 0, requests: 0, protocolErrors: 0)
 
     private func locked<Result>(_ body: () -> Result) -> Result {
         condition.lock()
@@ -166,26 +177,41 @@ final class ConnectionRegistry: @unchecked Sendable {
     func admit(_ socket: Socket, maxConnections: Int, maxRejecting: Int) -> Admission {
         locked {
             if stopping { return .dropped }
-            guard connections.count < maxConnections else {
+            guard connections.count - reclaimedCount < maxConnections || reclaimLongestIdle() else {
                 counters.rejectedConnections += 1
                 guard rejectingThreads < maxRejecting else { return .dropped }
                 rejectingThreads += 1
                 return .rejected
             }
             nextID += 1
-            connections[nextID] = Entry(socket: socket, isIdle: true)
+            idleOrder += 1
+            connections[nextID] = Entry(socket: socket, isIdle: true, idleSince: idleOrder)
             counters.acceptedConnections += 1
-            counters.openConnections = connections.count
+            counters.openConnections = connections.count - reclaimedCount
             return .accepted(id: nextID)
         }
     }
 
+    /// Shuts down the connection idle the longest (its thread wakes, sees the end of the stream and closes);
+    /// false when none is idle. The lock is held.
+    private func reclaimLongestIdle() -> Bool {
+        guard let (id, entry) = connections.filter({ $0.value.isIdle && !$0.value.isReclaimed })
+            .min(by: { $0.value.idleSince < $1.value.idleSince })
+        else { return false }
+        entry.socket.shutdown(reading: true, writing: true)
+        connections[id]?.isReclaimed = true
+        reclaimedCount += 1
+        counters.reclaimedConnections += 1
+        return true
+    }
+
     func rejectionFinished() { locked { rejectingThreads -= 1 } }
 
-    /// Marks the connection busy with a request; false when the server is stopping (close instead).
+    /// Marks the connection busy with a request; false when the server is stopping or the connection was
+    /// reclaimed (close instead).
     func beginRequest(connection id: Int) -> Bool {
         locked {
-            guard !stopping else { return false }
+            guard !stopping, connections[id]?.isReclaimed == false else { return false }
             connections[id]?.isIdle = false
             return true
         }
@@ -195,7 +221,9 @@ final class ConnectionRegistry: @unchecked Sendable {
     func endRequest(connection id: Int) -> Bool {
         locked {
             guard !stopping else { return false }
+            idleOrder += 1
             connections[id]?.isIdle = true
+            connections[id]?.idleSince = idleOrder
             return true
         }
     }
@@ -204,8 +232,8 @@ final class ConnectionRegistry: @unchecked Sendable {
     /// descriptor number the system may already have reused.
     func remove(connection id: Int) {
         locked {
-            connections[id] = nil
-            counters.openConnections = connections.count
+            if connections.removeValue(forKey: id)?.isReclaimed == true { reclaimedCount -= 1 }
+            counters.openConnections = connections.count - reclaimedCount
         }
     }
 

@@ -101,10 +101,13 @@ import Testing
         }
     }
 
-    @Test func connectionsBeyondTheLimitGet503() throws {
+    @Test func connectionsBeyondTheLimitGet503WhenNoneIsIdle() throws {
         try withServer(configure: { $0.maxConnections = 2 }) { server in
+            // Busy: each is inside a request (its head not complete yet).
             let held = try (0..<2).map { _ in try RawConnection(port: server.port) }
+            for connection in held { try connection.send("GET /slow HTTP/1.1\r\n") }
             try waitUntil { server.statistics.openConnections == 2 }
+            Thread.sleep(forTimeInterval: 0.2)  // both threads have seen their first bytes
             let third = try RawConnection(port: server.port)
             let (text, closed) = third.readUntilClosed()
             #expect(status(of: text) == 503)
@@ -112,6 +115,23 @@ import Testing
             #expect(closed)
             #expect(server.statistics.rejectedConnections == 1)
             withExtendedLifetime(held) {}
+        }
+    }
+
+    /// A client that holds connections it does not use cannot lock others out: a new connection beyond the
+    /// limit takes the place of the one idle the longest, which is closed without an answer.
+    @Test func anIdleConnectionMakesRoomForANewOne() throws {
+        try withServer(configure: { $0.maxConnections = 2 }) { server in
+            let oldest = try RawConnection(port: server.port)
+            try waitUntil { server.statistics.openConnections == 1 }
+            let newer = try RawConnection(port: server.port)
+            try waitUntil { server.statistics.openConnections == 2 }
+            try expectStillServes(server)  // a third connection, served in the oldest one's place
+            let (text, closed) = oldest.readUntilClosed()
+            #expect(text.isEmpty && closed, "the connection idle the longest is closed without an answer")
+            #expect(server.statistics.reclaimedConnections >= 1 && server.statistics.rejectedConnections == 0)
+            try newer.send("GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(status(of: newer.readUntilClosed().text) == 200, "the newer idle connection still serves")
         }
     }
 
