@@ -3,6 +3,7 @@ import Testing
 import Ledger
 import Node
 import Storage
+import Transport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,6 +77,15 @@ final class RawConnection: @unchecked Sendable {
         let answer = slow.readAll(timeoutMs: 15_000)
         #expect(answer.isEmpty || answer.hasPrefix("HTTP/1.1 408"), "\(answer.prefix(80))")
         #expect(try node.client.head()["height"] != nil)
+        // The refusals are counted where an operator looks (OPERATIONS.md section 6).
+        let metrics = String(decoding: try HTTPClient(baseURL: node.runtime.url).request("GET", "/metrics").body, as: UTF8.self)
+        #expect(metricValue(metrics, "healthledger_http_protocol_errors_total").map { $0 >= 2 } == true, "413 and 400 at least")
+        #expect(metricValue(metrics, "healthledger_http_connections_open").map { $0 >= 1 } == true)
+        #expect(metricValue(metrics, "healthledger_http_connections_reclaimed_total") == 0)
+    }
+
+    private func metricValue(_ exposition: String, _ name: String) -> Double? {
+        exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
     }
 
     @Test func aFullMempoolAnswersBusy() {

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Storage
+import Synchronization
 import Transport
 
 /// The HTTP API (docs/API.md, docs/openapi.json): maps requests to `NodeService` calls and results to JSON.
@@ -9,6 +10,8 @@ final class Router: Sendable {
     let service: NodeService
     /// Multi-validator consensus, when this node runs it (nil: it certifies alone).
     let consensus: ConsensusEngine?
+    /// The server this router answers for, once it exists: its connection counters go out with the metrics.
+    let server = Mutex<HTTPServer?>(nil)
     /// How long a request may wait for its block when it asks to (`wait=true`).
     static let defaultWaitMs = 10_000
     static let maxWaitMs = 30_000
@@ -85,7 +88,7 @@ final class Router: Sendable {
     private func dispatch(_ pattern: String, _ request: HTTPRequest, _ parameters: [String: String]) throws -> HTTPResponse {
         switch pattern {
         case "/health": return health()
-        case "/metrics": return .text(200, service.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case "/metrics": return metrics()
         case "/v1/chain/head": return .json(200, LedgerJSON.encode(head()))
         case "/v1/chain/genesis": return .json(200, service.genesis.jsonBytes)
         case "/v1/chain/export": return export()
@@ -113,6 +116,17 @@ final class Router: Sendable {
         return ["chainId": service.genesis.chainID.value, "genesisHash": service.genesis.hash.hex, "height": store.headHeight,
                 "hash": store.headHash.hex, "time": LedgerJSON.time(store.headTimeMs), "timeMs": store.headTimeMs,
                 "organisation": service.organisation.value, "node": service.identity.text]
+    }
+
+    private func metrics() -> HTTPResponse {
+        if let statistics = server.withLock({ $0?.statistics }) {
+            let metrics = service.metrics
+            metrics.set("healthledger_http_connections_open", Double(statistics.openConnections))
+            metrics.set("healthledger_http_connections_rejected_total", Double(statistics.rejectedConnections))
+            metrics.set("healthledger_http_connections_reclaimed_total", Double(statistics.reclaimedConnections))
+            metrics.set("healthledger_http_protocol_errors_total", Double(statistics.protocolErrors))
+        }
+        return .text(200, service.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 
     private func health() -> HTTPResponse {

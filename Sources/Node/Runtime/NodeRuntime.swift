@@ -83,6 +83,7 @@ public final class NodeRuntime: @unchecked Sendable {
         http.port = configuration.listenPort
         let router = Router(service: service, consensus: consensus)
         server = HTTPServer(configuration: http) { router.handle($0) }
+        router.server.withLock { [server] in $0 = server }
         service.metrics.set("healthledger_chain_height", Double(service.store.headHeight))
         producer?.start()
         do {
