@@ -7,11 +7,11 @@ import Testing
     static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
 
     static let commands = [
-        "key new", "key show", "genesis init", "genesis show", "node", "practitioner enroll", "record put", "record get",
+        "key new", "key show", "genesis init", "genesis show", "node", "consensus status", "practitioner enroll", "record put", "record get",
         "diagnose", "plan", "consent grant", "consent revoke", "consent list", "access log", "chain export", "audit verify", "model train",
         "model evaluate",
     ]
-    static let groups = ["", "key", "genesis", "practitioner", "record", "consent", "access", "chain", "audit", "model"]
+    static let groups = ["", "key", "genesis", "consensus", "practitioner", "record", "consent", "access", "chain", "audit", "model"]
 
     /// Compares `text` with the golden file `name`. With HEALTHLEDGER_UPDATE_GOLDEN=1 in the environment,
     /// rewrites the file instead (then review the diff).

@@ -7,6 +7,7 @@ enum CommandTable {
         GenesisInit.command,
         GenesisShow.command,
         NodeCommand.command,
+        ConsensusStatusCommand.command,
         PractitionerEnroll.command,
         RecordPut.command,
         RecordGet.command,

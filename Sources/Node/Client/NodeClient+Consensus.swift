@@ -6,6 +6,9 @@ extension NodeClient {
     /// the API URL each announced (`validators[].apiUrl`).
     public func consensus() throws(ClientError) -> [String: Any] { try json("GET", "/v1/consensus") }
 
+    /// `GET /v1/consensus/evidence`: the equivocation evidence the node keeps (`evidence`, oldest first, and `count`).
+    public func evidence() throws(ClientError) -> [String: Any] { try json("GET", "/v1/consensus/evidence") }
+
     /// The API URL of `organisation`'s node as the node at this client's URL knows it from its peers, or
     /// nil when none announced itself.
     public func nodeURL(of organisation: OrganisationID) throws(ClientError) -> String? {
