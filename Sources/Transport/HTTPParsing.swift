@@ -146,6 +146,8 @@ enum HTTPSyntax {
     static let lineEnd: [UInt8] = [0x0D, 0x0A]
     /// The blank line that ends a message head.
     static let headEnd: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A]
+    /// Two LFs in a row: only a malformed head (lines ended by a bare LF) holds them.
+    static let bareLFHeadEnd: [UInt8] = [0x0A, 0x0A]
 
     /// Responses with these statuses never have a body (RFC 9110 section 6.4.1).
     static func statusForbidsBody(_ status: Int) -> Bool { (100..<200).contains(status) || status == 204 || status == 304 }

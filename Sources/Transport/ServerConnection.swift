@@ -81,9 +81,11 @@ final class ServerConnection: @unchecked Sendable {
     /// The next request, or nil when the peer went away; throws what the server answers instead.
     private func readRequest(deadline: Deadline) throws(RequestRejection) -> (head: RequestHead, body: [UInt8])? {
         let maxHeaderBytes = configuration.maxHeaderBytes
-        guard let headBytes = try receiving({ () throws(ConnectionError) in
-            try reader.read(through: HTTPSyntax.headEnd, maxBytes: maxHeaderBytes, deadline: deadline)
+        // A head ended by a blank line of bare LFs is refused at once, rather than waited for until the timeout.
+        guard let (headBytes, terminator) = try receiving({ () throws(ConnectionError) in
+            try reader.read(throughFirstOf: [HTTPSyntax.headEnd, HTTPSyntax.bareLFHeadEnd], maxBytes: maxHeaderBytes, deadline: deadline)
         }) else { return nil }
+        guard terminator == 0 else { throw .badRequest("lines must end with CRLF, not a bare LF") }
         let head = try RequestHead(parsing: headBytes)
         guard head.contentLength <= configuration.maxBodyBytes else {
             throw RequestRejection(

@@ -23,18 +23,28 @@ final class SocketReader {
     /// The bytes before `terminator` (which is consumed too). Throws `.tooLarge` once more than `maxBytes`
     /// arrive without it, so a peer cannot make the buffer grow without bound.
     func read(through terminator: [UInt8], maxBytes: Int, deadline: Deadline) throws(ConnectionError) -> [UInt8] {
-        precondition(!terminator.isEmpty, "a terminator has bytes")
+        try read(throughFirstOf: [terminator], maxBytes: maxBytes, deadline: deadline).message
+    }
+
+    /// As `read(through:)`, ending at whichever of `terminators` comes first; also returns its index.
+    func read(throughFirstOf terminators: [[UInt8]], maxBytes: Int,
+              deadline: Deadline) throws(ConnectionError) -> (message: [UInt8], terminator: Int) {
+        precondition(!terminators.isEmpty && terminators.allSatisfy { !$0.isEmpty }, "a terminator has bytes")
+        let longest = terminators.map(\.count).max()!
         var searchedCount = 0  // unread bytes already known not to start a terminator
         while true {
-            if let end = firstIndex(of: terminator, from: start + searchedCount) {
-                guard end - start <= maxBytes else { throw .tooLarge }
-                let message = Array(buffer[start..<end])
-                start = end + terminator.count
-                return message
+            let found = terminators.indices
+                .compactMap { index in firstIndex(of: terminators[index], from: start + searchedCount).map { (end: $0, index: index) } }
+                .min { $0.end < $1.end }
+            if let found {
+                guard found.end - start <= maxBytes else { throw .tooLarge }
+                let message = Array(buffer[start..<found.end])
+                start = found.end + terminators[found.index].count
+                return (message, found.index)
             }
-            // Up to `terminator.count - 1` bytes past the limit may be the start of the terminator itself.
-            guard bufferedByteCount < maxBytes + terminator.count else { throw .tooLarge }
-            searchedCount = max(0, bufferedByteCount - terminator.count + 1)
+            // Up to `longest - 1` bytes past the limit may be the start of a terminator itself.
+            guard bufferedByteCount < maxBytes + longest else { throw .tooLarge }
+            searchedCount = max(0, bufferedByteCount - longest + 1)
             try receiveMore(deadline: deadline)
         }
     }

@@ -74,6 +74,8 @@ import Testing
         ("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
         ("GET / HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n", 400),
         ("GET / HTTP/1.1\nHost: x\r\n\r\n", 400),  // bare LF
+        ("GET / HTTP/1.1\nHost: x\n\n", 400),  // only bare LFs: refused at once, not after the 10 s timeout
+        ("GET / HTTP/1.1\r\nHost: x\r\n\n", 400),  // a head ended by CRLF then a bare LF
         ("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
         ("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
         ("GET /%00 HTTP/1.1\r\n\r\n", 400),
