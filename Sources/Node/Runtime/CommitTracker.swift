@@ -31,8 +31,8 @@ final class CommitTracker: @unchecked Sendable {
         let entry: BlockEntry
     }
 
-    /// At most this many waiters are answered early per block (each costs the thread that appended it a
-    /// status look-up and a write); the others are only woken.
+    /// At most this many waiters are answered early per block (each costs the thread that appended it a search
+    /// of the block for its entry, the answer's encoding and a write); the others are only woken.
     static let maxEarlyAnswers = 16
 
     private let lock = NSLock()

@@ -18,10 +18,11 @@ import Ledger
 /// about 18 generations of 256 KiB.
 /// A false "maybe" costs only the look-up the store would have made anyway.
 struct RecentIDFilter {
-    static let bitsPerGeneration = 1 << 21
+    /// Bits of the id's hash per position: a generation has one bit for each value they can take.
+    private static let positionBits = 21
+    static let bitsPerGeneration = 1 << positionBits
     /// Bit positions per id: with 100,000 ids in a generation, about 1 false "maybe" in 1,100.
     static let positionsPerID = 4
-    private static let positionBits = 21
 
     /// The span of creation times one generation holds.
     let generationMs: UInt64
